@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Delivery states.
+const (
+	DeliveryQueued     = "queued"     // waiting for a send task (maybe until next_attempt_at)
+	DeliverySending    = "sending"    // leased by a sender; reclaimed when the lease expires
+	DeliverySent       = "sent"       // the SMTP server answered 250 (or the outbox has it)
+	DeliveryFailed     = "failed"     // permanent failure, reply recorded
+	DeliverySuppressed = "suppressed" // the recipient was no longer eligible at send time
+)
+
+// Claimed is a ledger row leased to one sender, with what it needs to send.
+type Claimed struct {
+	ID           int64
+	Recipient    string
+	SubscriberID int64
+	Name         string
+	Attempts     int // including this one
+}
+
+// Claim leases every row of batch b that is due to be sent — queued and past its
+// next attempt time, or leased by someone whose lease has expired — to owner
+// until leaseUntil, and returns them in ID order.
+func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil time.Time) ([]Claimed, error) {
+	now := db.nowMS()
+	_, err := db.exec(ctx, `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+		WHERE kind = ? AND source_id = ? AND batch = ?
+		AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))`,
+		owner, leaseUntil.UnixMilli(), b.Kind, b.SourceID, b.Batch, now, now)
+	if err != nil {
+		return nil, fmt.Errorf("claim %v: %w", b, err)
+	}
+	rows, err := db.query(ctx, `SELECT d.id, d.recipient, COALESCE(d.subscriber_id, 0), COALESCE(s.name, ''), d.attempts
+		FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+		WHERE d.kind = ? AND d.source_id = ? AND d.batch = ? AND d.state = 'sending' AND d.lease_owner = ?
+		ORDER BY d.id`, b.Kind, b.SourceID, b.Batch, owner)
+	if err != nil {
+		return nil, fmt.Errorf("claim %v: %w", b, err)
+	}
+	defer rows.Close()
+	var out []Claimed
+	for rows.Next() {
+		var c Claimed
+		if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Name, &c.Attempts); err != nil {
+			return nil, fmt.Errorf("claim %v: %w", b, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RenewLease extends owner's lease on its rows and returns how many it holds.
+func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE deliveries SET lease_until = ? WHERE state = 'sending' AND lease_owner = ?`,
+		until.UnixMilli(), owner)
+	if err != nil {
+		return 0, fmt.Errorf("renew lease: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// ReleaseLease puts owner's unfinished rows back in the queue, due at once.
+func (db *DB) ReleaseLease(ctx context.Context, owner string) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL
+		WHERE state = 'sending' AND lease_owner = ?`, owner)
+	if err != nil {
+		return 0, fmt.Errorf("release lease: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// LeaseOwners lists the owners currently holding rows in state sending.
+func (db *DB) LeaseOwners(ctx context.Context) ([]string, error) {
+	rows, err := db.query(ctx, `SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'sending'`)
+	if err != nil {
+		return nil, fmt.Errorf("lease owners: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// Outcome is what happened to one claimed row.
+type Outcome struct {
+	ID        int64
+	State     string    // sent, failed, suppressed, or queued (retry at Next)
+	Reply     string    // the SMTP server's reply, or why
+	MessageID string    // with sent
+	Next      time.Time // with queued
+	Bounce    bool      // with failed: count a bounce against the subscriber
+}
+
+// Record stores the outcome of one row, only if owner still holds its lease. It
+// reports false when the lease was lost, in which case nothing was written.
+func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error) {
+	st, err := db.recordStmt(ctx)
+	if err != nil {
+		return false, err
+	}
+	now := db.nowMS()
+	var sentAt sql.NullInt64
+	if o.State == DeliverySent {
+		sentAt = sql.NullInt64{Int64: now, Valid: true}
+	}
+	res, err := st.ExecContext(ctx, o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	if err != nil {
+		return false, fmt.Errorf("record delivery %d: %w", o.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	if o.Bounce {
+		if err := db.countBounce(ctx, o.ID); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// recordStmt is prepared once: it runs once per message on the hot path.
+func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.prepMu.Lock()
+	defer db.prepMu.Unlock()
+	if db.record != nil {
+		return db.record, nil
+	}
+	st, err := db.db.PrepareContext(ctx, db.q(`UPDATE deliveries SET state = ?, last_reply = ?,
+		message_id = ?, sent_at = ?, next_attempt_at = ?,
+		lease_owner = '', lease_until = NULL
+		WHERE id = ? AND lease_owner = ? AND state = 'sending'`))
+	if err != nil {
+		return nil, fmt.Errorf("prepare record: %w", err)
+	}
+	db.record = st
+	return st, nil
+}
+
+// BounceLimit is how many permanent failures suppress an address.
+const BounceLimit = 3
+
+func (db *DB) countBounce(ctx context.Context, deliveryID int64) error {
+	_, err := db.exec(ctx, `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
+		status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
+		WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, db.nowMS(), BounceLimit, deliveryID)
+	if err != nil {
+		return fmt.Errorf("count bounce: %w", err)
+	}
+	return nil
+}
+
+// OpenBatch is a batch with work left: rows queued, or leased past expiry.
+type OpenBatch struct {
+	BatchRef
+	Due time.Time // the earliest next attempt among its queued rows
+}
+
+// OpenBatches lists batches with rows still to send, for the reconciler.
+func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
+	rows, err := db.query(ctx, `SELECT kind, source_id, batch, MIN(CASE WHEN state = 'queued' THEN next_attempt_at ELSE 0 END)
+		FROM deliveries WHERE state = 'queued' OR (state = 'sending' AND lease_until < ?)
+		GROUP BY kind, source_id, batch ORDER BY kind, source_id, batch`, db.nowMS())
+	if err != nil {
+		return nil, fmt.Errorf("open batches: %w", err)
+	}
+	defer rows.Close()
+	var out []OpenBatch
+	for rows.Next() {
+		var b OpenBatch
+		var due int64
+		if err := rows.Scan(&b.Kind, &b.SourceID, &b.Batch, &due); err != nil {
+			return nil, err
+		}
+		b.Due = time.UnixMilli(due).UTC()
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Delivery is a ledger row as `status` and tests see it.
+type Delivery struct {
+	ID        int64
+	Kind      string
+	SourceID  int64
+	Recipient string
+	Batch     int64
+	State     string
+	Attempts  int
+	LastReply string
+	MessageID string
+	SentAt    time.Time
+}
+
+// Deliveries lists the ledger rows of (kind, sourceID) in ID order.
+func (db *DB) Deliveries(ctx context.Context, kind string, sourceID int64) ([]Delivery, error) {
+	rows, err := db.query(ctx, `SELECT id, kind, source_id, recipient, batch, state, attempts, last_reply, message_id, sent_at
+		FROM deliveries WHERE kind = ? AND source_id = ? ORDER BY id`, kind, sourceID)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var sent sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.Kind, &d.SourceID, &d.Recipient, &d.Batch, &d.State, &d.Attempts,
+			&d.LastReply, &d.MessageID, &sent); err != nil {
+			return nil, err
+		}
+		d.SentAt = fromMS(sent)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// inList returns "(?, ?, …)" and the arguments for a list of IDs.
+func inList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "(" + placeholders(len(ids)) + ")", args
+}

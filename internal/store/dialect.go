@@ -1,0 +1,102 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// dialect holds everything that differs between SQLite and PostgreSQL.
+type dialect struct {
+	name   string // "sqlite" or "postgres"
+	driver string // database/sql driver name
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", driver: "sqlite"}
+	postgresDialect = dialect{name: "postgres", driver: "pgx"}
+)
+
+// parseURL turns a database URL into a dialect and a driver DSN.
+func parseURL(u string) (dialect, string, error) {
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return postgresDialect, u, nil
+	case strings.HasPrefix(u, "sqlite:"), strings.HasPrefix(u, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
+		path = strings.TrimPrefix(path, "//")
+		return sqliteDialect, sqliteDSN(path), ensureDir(path)
+	case u != "" && !strings.Contains(u, "://"):
+		return sqliteDialect, sqliteDSN(u), ensureDir(u)
+	}
+	return dialect{}, "", fmt.Errorf("database url %q: want sqlite:PATH or postgres://…", u)
+}
+
+// sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout, and
+// write-intent transactions, so two writers queue instead of failing to upgrade.
+func sqliteDSN(path string) string {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	v := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(NORMAL)"} {
+		v.Add("_pragma", p)
+	}
+	v.Set("_txlock", "immediate")
+	return "file:" + path + "?" + v.Encode()
+}
+
+func ensureDir(path string) error {
+	dir := filepath.Dir(path)
+	if dir == "." || dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	return nil
+}
+
+func (d dialect) configure(db *sql.DB) {
+	if d.name == "sqlite" {
+		// One writer at a time is SQLite's rule; a few connections let reads overlap.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		return
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+}
+
+// rebind rewrites ? placeholders as $1, $2, … for PostgreSQL. Queries in this
+// package never contain a literal question mark.
+func (d dialect) rebind(q string) string {
+	if d.name != "postgres" || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// groupConcat aggregates a text column into one comma-separated string.
+func (d dialect) groupConcat(col string) string {
+	if d.name == "postgres" {
+		return "string_agg(" + col + ", ',')"
+	}
+	return "group_concat(" + col + ", ',')"
+}

@@ -1,0 +1,138 @@
+// Package store keeps practicemail's state in SQL: feeds, posts, subscribers and
+// the deliveries ledger. SQLite is the default engine; PostgreSQL is used when the
+// database URL says postgres://. The two differ only in the places marked in
+// dialect.go and in their migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a row asked for by key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is a handle on the practicemail database.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+
+	prepMu sync.Mutex
+	record *sql.Stmt // see recordStmt
+
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+// Open connects to the database named by url: "sqlite:PATH", "file:PATH", a bare
+// path, or "postgres://…". It does not migrate; call Migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	d, dsn, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	d.configure(sqldb)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", d.name, err)
+	}
+	return &DB{db: sqldb, dialect: d, Now: time.Now}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if db.record != nil {
+		db.record.Close()
+	}
+	return db.db.Close()
+}
+
+// Engine names the SQL engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.name }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+func (db *DB) nowMS() int64 { return db.Now().UnixMilli() }
+
+// q rewrites a query written with ? placeholders for the engine.
+func (db *DB) q(query string) string { return db.dialect.rebind(query) }
+
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.db.ExecContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.db.QueryRowContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.db.QueryContext(ctx, db.q(query), args...)
+}
+
+// tx runs fn in a transaction, committing if fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*Tx) error) error {
+	sqltx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer sqltx.Rollback()
+	if err := fn(&Tx{tx: sqltx, db: db}); err != nil {
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Tx is a transaction with the engine's placeholder style.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+}
+
+// ms converts a time to unix milliseconds, with the zero time as NULL.
+func ms(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromMS converts unix milliseconds (NULL as zero) back to a time.
+func fromMS(n sql.NullInt64) time.Time {
+	if !n.Valid || n.Int64 == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64).UTC()
+}
+
+// placeholders returns "?, ?, ?" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

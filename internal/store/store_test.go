@@ -1,0 +1,339 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
+)
+
+var ctx = context.Background()
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		n, err := db.Migrate(ctx)
+		if err != nil || n != 0 {
+			t.Fatalf("second Migrate = %d, %v; want 0, nil", n, err)
+		}
+		if err := db.CheckSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestOpenRejectsUnknownURL(t *testing.T) {
+	_, err := store.Open(ctx, "mysql://x")
+	if err == nil {
+		t.Fatal("Open(mysql://x) succeeded")
+	}
+}
+
+func TestSyncFeeds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://a.example/feed"}, {"news", "https://a.example/news"}}))
+		f, err := db.FeedByName(ctx, "blog")
+		must(t, err)
+		_, err = db.SavePoll(ctx, f.ID, store.PollOutcome{ETag: `"v1"`, Next: time.Now().Add(time.Hour)})
+		must(t, err)
+		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://b.example/feed"}}))
+		feeds, err := db.Feeds(ctx)
+		must(t, err)
+		got := map[string]string{}
+		for _, f := range feeds {
+			got[f.Name] = fmt.Sprintf("%s enabled=%v etag=%q baselined=%v", f.URL, f.Enabled, f.ETag, f.Baselined)
+		}
+		want := map[string]string{
+			"blog": `https://b.example/feed enabled=true etag="" baselined=true`,
+			"news": `https://a.example/news enabled=false etag="" baselined=false`,
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("feeds (-want +got):\n%s", d)
+		}
+		if _, err := db.FeedByName(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("FeedByName(nope) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestSavePoll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		feed := addFeed(t, db)
+		ids, err := db.SavePoll(ctx, feed, store.PollOutcome{
+			Baseline: []store.Post{post("a"), post("b")},
+			Held:     []store.Post{post("h")},
+			New:      []store.Post{post("c")},
+			Status:   "4 items", Next: time.Now(),
+		})
+		must(t, err)
+		if len(ids) != 1 {
+			t.Fatalf("new ids = %v, want one", ids)
+		}
+		// A second poller that decided the same, racing: nothing new.
+		again, err := db.SavePoll(ctx, feed, store.PollOutcome{New: []store.Post{post("c")}, Next: time.Now()})
+		must(t, err)
+		if len(again) != 0 {
+			t.Fatalf("racing poller created %v, want nothing", again)
+		}
+		edited := post("a")
+		edited.Title, edited.Hash = "Edited", "h2"
+		_, err = db.SavePoll(ctx, feed, store.PollOutcome{Updated: []store.Post{edited}, Next: time.Now()})
+		must(t, err)
+		known, err := db.KnownPosts(ctx, feed)
+		must(t, err)
+		if d := cmp.Diff(map[string]string{"guid:a": "h2", "guid:b": "hb", "guid:c": "hc", "guid:h": "hh"}, known); d != "" {
+			t.Fatalf("known (-want +got):\n%s", d)
+		}
+		p, err := db.Post(ctx, ids[0])
+		must(t, err)
+		if p.State != store.PostNew || p.Title != "Post c" || p.Published.IsZero() {
+			t.Fatalf("post = %+v", p)
+		}
+		held, err := db.PostsInState(ctx, store.PostHeld, feed)
+		must(t, err)
+		approved, err := db.ApproveHeld(ctx, 0)
+		must(t, err)
+		if len(held) != 1 || len(approved) != 1 || approved[0] != held[0].ID {
+			t.Fatalf("held %v approved %v", held, approved)
+		}
+		ok, err := db.SetPostState(ctx, ids[0], store.PostNew, store.PostSending)
+		must(t, err)
+		ok2, err := db.SetPostState(ctx, ids[0], store.PostNew, store.PostSending)
+		must(t, err)
+		if !ok || ok2 {
+			t.Fatalf("SetPostState twice = %v, %v; want true, false", ok, ok2)
+		}
+	})
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Anna@Example.COM ":           "anna@example.com",
+		"Anna Smith <anna@example.com>": "anna@example.com",
+		"":                              "",
+		"not-an-email":                  "",
+		"anna@localhost":                "",
+		"a@b.":                          "",
+	} {
+		got, err := store.NormalizeEmail(in)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestAddSubscriber(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "Anna@Example.com", Name: "Anna"})
+		must(t, err)
+		if !r.Created || r.Status != store.StatusPending {
+			t.Fatalf("first add = %+v", r)
+		}
+		r2, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "anna@example.com", Confirmed: true, Topics: []string{"news"}})
+		must(t, err)
+		if r2.Created || r2.ID != r.ID || r2.Status != store.StatusActive {
+			t.Fatalf("second add = %+v", r2)
+		}
+		must(t, db.SetSubscriberStatus(ctx, r.ID, store.StatusUnsubscribed))
+		r3, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "anna@example.com", Confirmed: true})
+		must(t, err)
+		if r3.Status != store.StatusUnsubscribed {
+			t.Fatalf("an import re-subscribed someone who left: %+v", r3)
+		}
+		s, err := db.SubscriberByEmail(ctx, "ANNA@example.com")
+		must(t, err)
+		if s.Name != "Anna" || cmp.Diff([]string{"news", "posts"}, s.Topics) != "" {
+			t.Fatalf("subscriber = %+v", s)
+		}
+		if _, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "nope"}); !errors.Is(err, store.ErrInvalidEmail) {
+			t.Fatalf("bad email: %v", err)
+		}
+	})
+}
+
+func TestFanOutPagesResumesAndIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 25, store.StatusActive, "posts")
+		addSubscribers(t, db, 3, store.StatusPending, "posts")
+		addSubscribers(t, db, 4, store.StatusActive, "news")
+		var pages []store.FanOutPage
+		for i := 0; i < 10; i++ {
+			p, err := db.FanOut(ctx, store.KindPost, 7, "posts", 10)
+			must(t, err)
+			pages = append(pages, p)
+			if p.Done {
+				break
+			}
+		}
+		rows := []int{}
+		for _, p := range pages {
+			rows = append(rows, p.Rows)
+		}
+		if d := cmp.Diff([]int{10, 10, 5, 0}, rows); d != "" {
+			t.Fatalf("rows per page (-want +got):\n%s", d)
+		}
+		if b := pages[2].Batch; b != (store.BatchRef{Kind: store.KindPost, SourceID: 7, Batch: 3}) {
+			t.Fatalf("third batch = %+v", b)
+		}
+		p, err := db.FanOut(ctx, store.KindPost, 7, "posts", 10)
+		must(t, err)
+		total, done, err := db.FanOutProgress(ctx, store.KindPost, 7)
+		must(t, err)
+		if !p.Done || !done || total != 25 {
+			t.Fatalf("after done: page %+v, progress %d %v", p, total, done)
+		}
+		ds, err := db.Deliveries(ctx, store.KindPost, 7)
+		must(t, err)
+		if len(ds) != 25 {
+			t.Fatalf("ledger has %d rows, want 25", len(ds))
+		}
+	})
+}
+
+func TestClaimLeaseRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 5, store.StatusActive, "posts")
+		page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 100)
+		must(t, err)
+		b := page.Batch
+		soon := time.Now().Add(time.Minute)
+		a, err := db.Claim(ctx, b, "a", soon)
+		must(t, err)
+		other, err := db.Claim(ctx, b, "b", soon)
+		must(t, err)
+		if len(a) != 5 || len(other) != 0 || a[0].Attempts != 1 || a[0].SubscriberID == 0 {
+			t.Fatalf("claims: a=%+v b=%+v", a, other)
+		}
+		ok, err := db.Record(ctx, "a", store.Outcome{ID: a[0].ID, State: store.DeliverySent, Reply: "250 ok", MessageID: "<m1@x>"})
+		must(t, err)
+		stolen, err := db.Record(ctx, "b", store.Outcome{ID: a[1].ID, State: store.DeliverySent})
+		must(t, err)
+		if !ok || stolen {
+			t.Fatalf("Record by owner = %v, by stranger = %v", ok, stolen)
+		}
+		_, err = db.Record(ctx, "a", store.Outcome{ID: a[1].ID, State: store.DeliveryQueued, Reply: "451 later", Next: time.Now().Add(time.Hour)})
+		must(t, err)
+		_, err = db.Record(ctx, "a", store.Outcome{ID: a[2].ID, State: store.DeliveryFailed, Reply: "550 no such user", Bounce: true})
+		must(t, err)
+		// The rest of a's lease expires: b may take those rows, but not the one due later.
+		n, err := db.RenewLease(ctx, "a", time.Now().Add(-time.Second))
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("renewed %d rows, want 2", n)
+		}
+		open, err := db.OpenBatches(ctx)
+		must(t, err)
+		if len(open) != 1 || open[0].BatchRef != b {
+			t.Fatalf("open batches = %+v", open)
+		}
+		got, err := db.Claim(ctx, b, "b", soon)
+		must(t, err)
+		if len(got) != 2 || got[0].Attempts != 2 {
+			t.Fatalf("b claimed %+v, want the 2 expired rows on their second attempt", got)
+		}
+		late, err := db.Record(ctx, "a", store.Outcome{ID: got[0].ID, State: store.DeliverySent})
+		must(t, err)
+		if late {
+			t.Fatal("a recorded a row after losing its lease")
+		}
+		owners, err := db.LeaseOwners(ctx)
+		must(t, err)
+		released, err := db.ReleaseLease(ctx, "b")
+		must(t, err)
+		if cmp.Diff([]string{"b"}, owners) != "" || released != 2 {
+			t.Fatalf("owners %v released %d", owners, released)
+		}
+		ds, err := db.Deliveries(ctx, store.KindPost, 1)
+		must(t, err)
+		states := map[string]int{}
+		for _, d := range ds {
+			states[d.State]++
+		}
+		if d := cmp.Diff(map[string]int{"sent": 1, "queued": 3, "failed": 1}, states); d != "" {
+			t.Fatalf("states (-want +got):\n%s", d)
+		}
+		if ds[0].MessageID != "<m1@x>" || ds[0].SentAt.IsZero() || ds[2].LastReply != "550 no such user" {
+			t.Fatalf("rows: %+v", ds[:3])
+		}
+	})
+}
+
+func TestBouncesSuppress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 1, store.StatusActive, "posts")
+		for src := int64(1); src <= store.BounceLimit; src++ {
+			page, err := db.FanOut(ctx, store.KindPost, src, "posts", 10)
+			must(t, err)
+			c, err := db.Claim(ctx, page.Batch, "w", time.Now().Add(time.Minute))
+			must(t, err)
+			_, err = db.Record(ctx, "w", store.Outcome{ID: c[0].ID, State: store.DeliveryFailed, Reply: "550", Bounce: true})
+			must(t, err)
+		}
+		s, err := db.SubscriberByEmail(ctx, "p0@example.com")
+		must(t, err)
+		if s.Status != store.StatusBounced {
+			t.Fatalf("after %d bounces status = %s", store.BounceLimit, s.Status)
+		}
+		el, err := db.Eligible(ctx, "posts", []int64{s.ID})
+		must(t, err)
+		if el[s.ID] {
+			t.Fatal("a bounced address is still eligible")
+		}
+	})
+}
+
+func TestCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 3, store.StatusActive, "posts")
+		addSubscribers(t, db, 2, store.StatusPending, "posts")
+		c, err := db.Counts(ctx)
+		must(t, err)
+		if d := cmp.Diff(map[string]int64{"active": 3, "pending": 2}, c.Subscribers); d != "" {
+			t.Fatalf("subscribers (-want +got):\n%s", d)
+		}
+	})
+}
+
+func addFeed(t *testing.T, db *store.DB) int64 {
+	t.Helper()
+	must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://x.example/feed"}}))
+	f, err := db.FeedByName(ctx, "blog")
+	must(t, err)
+	return f.ID
+}
+
+func post(k string) store.Post {
+	return store.Post{Key: "guid:" + k, GUID: k, Title: "Post " + k, Hash: "h" + k, Published: time.Now()}
+}
+
+// addSubscribers adds n subscribers with addresses unique within the database.
+func addSubscribers(t *testing.T, db *store.DB, n int, status, topic string) {
+	t.Helper()
+	c, err := db.Counts(ctx)
+	must(t, err)
+	var have int64
+	for _, v := range c.Subscribers {
+		have += v
+	}
+	for i := 0; i < n; i++ {
+		r, err := db.AddSubscriber(ctx, store.NewSubscriber{
+			Email: fmt.Sprintf("p%d@example.com", int(have)+i), Topics: []string{topic}, Confirmed: status == store.StatusActive,
+		})
+		must(t, err)
+		if status != store.StatusActive && status != store.StatusPending {
+			must(t, db.SetSubscriberStatus(ctx, r.ID, status))
+		}
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Subscriber statuses.
+const (
+	StatusPending      = "pending"
+	StatusActive       = "active"
+	StatusUnsubscribed = "unsubscribed"
+	StatusBounced      = "bounced"
+	StatusComplained   = "complained"
+)
+
+// Topics a subscriber can follow.
+const (
+	TopicPosts = "posts"
+	TopicNews  = "news"
+)
+
+// Subscriber is a person on the practice's list.
+type Subscriber struct {
+	ID            int64
+	Email         string // normalised
+	Name          string
+	Status        string
+	Topics        []string
+	TimeZone      string
+	ConsentSource string
+	ConsentAt     time.Time
+	CreatedAt     time.Time
+}
+
+// ErrInvalidEmail is wrapped by NormalizeEmail's errors.
+var ErrInvalidEmail = errors.New("invalid email address")
+
+// NormalizeEmail returns the bare address in s, lower-cased, or an error saying
+// what is wrong with it. RFC 5321 lets a server treat the local part's case as
+// significant, but no mailbox provider does, and two rows for one person would
+// mean two emails.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalidEmail)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	}
+	local, domain, ok := strings.Cut(a.Address, "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	}
+	return strings.ToLower(local + "@" + domain), nil
+}
+
+// NewSubscriber is what AddSubscriber needs.
+type NewSubscriber struct {
+	Email, Name   string
+	Topics        []string
+	Confirmed     bool // active at once (consent recorded elsewhere), else pending
+	TimeZone      string
+	ConsentSource string // e.g. "cli", "import:list.csv", "form"
+}
+
+// AddResult says what AddSubscriber did.
+type AddResult struct {
+	ID      int64
+	Created bool
+	Status  string // the status after the call
+}
+
+// AddSubscriber adds a person or updates their name and topics. It never
+// reactivates someone who unsubscribed, bounced or complained: that takes their
+// own new consent, not an import.
+func (db *DB) AddSubscriber(ctx context.Context, n NewSubscriber) (AddResult, error) {
+	email, err := NormalizeEmail(n.Email)
+	if err != nil {
+		return AddResult{}, err
+	}
+	if len(n.Topics) == 0 {
+		n.Topics = []string{TopicPosts}
+	}
+	status := StatusPending
+	if n.Confirmed {
+		status = StatusActive
+	}
+	var res AddResult
+	err = db.tx(ctx, func(tx *Tx) error {
+		now := db.nowMS()
+		var one int
+		err := tx.queryRow(ctx, `SELECT 1 FROM subscribers WHERE email = ?`, email).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		res.Created = errors.Is(err, sql.ErrNoRows)
+		err = tx.queryRow(ctx, `INSERT INTO subscribers (email, name, status, time_zone, consent_source, consent_at, confirmed_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (email) DO UPDATE SET
+				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE subscribers.name END,
+				status = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active' THEN 'active' ELSE subscribers.status END,
+				updated_at = excluded.updated_at
+			RETURNING id, status`,
+			email, n.Name, status, n.TimeZone, n.ConsentSource, now, confirmedAt(n.Confirmed, now), now, now).
+			Scan(&res.ID, &res.Status)
+		if err != nil {
+			return err
+		}
+		for _, t := range n.Topics {
+			if _, err := tx.exec(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?)
+				ON CONFLICT DO NOTHING`, t, res.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add subscriber: %w", err)
+	}
+	return res, nil
+}
+
+func confirmedAt(confirmed bool, now int64) sql.NullInt64 {
+	return sql.NullInt64{Int64: now, Valid: confirmed}
+}
+
+// SetSubscriberStatus changes a subscriber's status.
+func (db *DB) SetSubscriberStatus(ctx context.Context, id int64, status string) error {
+	now := db.nowMS()
+	_, err := db.exec(ctx, `UPDATE subscribers SET status = ?, updated_at = ?,
+		unsubscribed_at = CASE WHEN ? = 'unsubscribed' THEN ? ELSE unsubscribed_at END WHERE id = ?`,
+		status, now, status, now, id)
+	if err != nil {
+		return fmt.Errorf("set subscriber %d %s: %w", id, status, err)
+	}
+	return nil
+}
+
+// SubscriberByEmail returns the subscriber with that address, or ErrNotFound.
+func (db *DB) SubscriberByEmail(ctx context.Context, email string) (*Subscriber, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := db.subscribers(ctx, `WHERE s.email = ?`, e)
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 {
+		return nil, fmt.Errorf("subscriber %s: %w", e, ErrNotFound)
+	}
+	return &subs[0], nil
+}
+
+// ListSubscribers lists subscribers in ID order after afterID, up to limit
+// (0: no limit), optionally only those with a status.
+func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64, limit int) ([]Subscriber, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	return db.subscribers(ctx, `WHERE (? = '' OR s.status = ?) AND s.id > ? ORDER BY s.id LIMIT ?`,
+		status, status, afterID, limit)
+}
+
+func (db *DB) subscribers(ctx context.Context, where string, args ...any) ([]Subscriber, error) {
+	rows, err := db.query(ctx, `SELECT s.id, s.email, s.name, s.status, s.time_zone, s.consent_source,
+		s.consent_at, s.created_at, COALESCE((SELECT `+db.dialect.groupConcat("t.topic")+`
+			FROM subscriber_topics t WHERE t.subscriber_id = s.id), '')
+		FROM subscribers s `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list subscribers: %w", err)
+	}
+	defer rows.Close()
+	var out []Subscriber
+	for rows.Next() {
+		var s Subscriber
+		var consent, created sql.NullInt64
+		var topics string
+		if err := rows.Scan(&s.ID, &s.Email, &s.Name, &s.Status, &s.TimeZone, &s.ConsentSource,
+			&consent, &created, &topics); err != nil {
+			return nil, fmt.Errorf("scan subscriber: %w", err)
+		}
+		s.ConsentAt, s.CreatedAt = fromMS(consent), fromMS(created)
+		if topics != "" {
+			s.Topics = strings.Split(topics, ",")
+			sort.Strings(s.Topics)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Eligible returns which of the given subscribers may still be sent mail of
+// topic now: active and still following it.
+func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		list, args := inList(ids[:n])
+		rows, err := db.query(ctx, `SELECT s.id FROM subscribers s JOIN subscriber_topics t
+			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.id IN `+list,
+			append([]any{topic}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("check eligibility: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		ids = ids[n:]
+	}
+	return out, nil
+}
