@@ -1,0 +1,164 @@
+// Package config loads practicemail's configuration: built-in defaults, then
+// one YAML file, then PRACTICEMAIL_* environment variables, checked all at
+// once. The result is a value handed to whoever needs it; there is no global.
+package config
+
+import "time"
+
+// Config is the whole configuration of one practicemail process.
+type Config struct {
+	Practice  Practice
+	HTTP      HTTP
+	Database  Database
+	Redis     Redis
+	SMTP      SMTP
+	Feeds     []Feed
+	Sequences Sequences
+	Secrets   Secrets
+	Worker    Worker
+	Log       Log
+}
+
+// Practice describes the practice whose email this is.
+type Practice struct {
+	Name string
+	// BaseURL is the public URL every link in an email starts with.
+	BaseURL string
+	// TimeZone is an IANA zone name, the default for people without their own.
+	TimeZone string
+	// Location is TimeZone loaded; Default and Load fill it in.
+	Location *time.Location
+	// PostalAddress is printed in every marketing email (CAN-SPAM).
+	PostalAddress string
+	// NotifyEmail is where inquiry notifications go.
+	NotifyEmail string
+	BookingURL  string
+	// From is the From of every email, an RFC 5322 address.
+	From    string
+	ReplyTo string
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	Addr string
+}
+
+// Database says which SQL database is the source of truth; see Driver and DSN.
+type Database struct {
+	URL string
+}
+
+// Redis says where asynq's Redis is. An empty URL lets the program decide
+// (the CLI probes 127.0.0.1:6379 or starts one); see ConnOpt.
+type Redis struct {
+	URL string
+}
+
+// SMTP configures outgoing mail. An empty URL writes .eml files to OutboxDir
+// instead of sending.
+type SMTP struct {
+	URL string
+	// TLS is one of TLSMandatory, TLSOpportunistic or TLSNone.
+	TLS       string
+	OutboxDir string
+	// Connections is how many SMTP connections are kept open and reused.
+	Connections int
+	// Rate is the global send rate, shared by all workers.
+	Rate    Rate
+	Timeout time.Duration
+	// DKIMDomain, DKIMSelector and DKIMKeyFile are set together or not at
+	// all; the key file holds a PEM RSA or Ed25519 private key.
+	DKIMDomain   string
+	DKIMSelector string
+	DKIMKeyFile  string
+}
+
+// The values SMTP.TLS may take.
+const (
+	TLSMandatory     = "mandatory"
+	TLSOpportunistic = "opportunistic"
+	TLSNone          = "none"
+)
+
+// Feed is one feed whose new posts are emailed to subscribers.
+type Feed struct {
+	Name  string
+	URL   string
+	Every time.Duration
+	// Mode is ModeEach or ModeDigest.
+	Mode string
+	// Digest is when a digest goes out, "Mon 09:00"; see ParseDigest.
+	Digest string
+	// HoldOver is how many new items one poll may find before they are held
+	// for approval; a negative value never holds.
+	HoldOver int
+}
+
+// The values Feed.Mode may take.
+const (
+	ModeEach   = "each"
+	ModeDigest = "digest"
+)
+
+// Sequences says where the follow-up sequence files are.
+type Sequences struct {
+	Dir string
+}
+
+// Secrets holds keys and passwords; never log them.
+type Secrets struct {
+	// LinkKey is the HMAC key for confirm, unsubscribe and preferences links.
+	// It may be empty only when BaseURL's host is loopback: Load then leaves
+	// it empty and the caller generates and persists a development key.
+	LinkKey string
+	// DataKey encrypts inquiry messages at rest: 32 bytes, base64 in the file.
+	DataKey []byte
+	// WebhookKey is the HMAC key for the booking webhook.
+	WebhookKey    string
+	AdminPassword string
+}
+
+// Worker configures the asynq worker.
+type Worker struct {
+	// Concurrency is how many tasks one worker process handles at once.
+	Concurrency int
+}
+
+// Log configures log/slog.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string
+	// Format is text or json.
+	Format string
+}
+
+// Default returns the built-in configuration, valid on its own: a local
+// SQLite database, the dev outbox instead of SMTP, no feeds.
+func Default() *Config {
+	return &Config{
+		Practice: Practice{
+			Name:     "My Practice",
+			BaseURL:  "http://localhost:8080",
+			TimeZone: "UTC",
+			Location: time.UTC,
+		},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		Database: Database{URL: "sqlite:data/practicemail.db"},
+		SMTP: SMTP{
+			TLS:         TLSMandatory,
+			OutboxDir:   "data/outbox",
+			Connections: 4,
+			Rate:        Rate{N: 20, Per: time.Second},
+			Timeout:     30 * time.Second,
+		},
+		Sequences: Sequences{Dir: "templates/sequences"},
+		Worker:    Worker{Concurrency: 8},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+}
+
+// DefaultFeed returns a feed with every default filled in; a feed in the
+// YAML file or the environment starts from it.
+func DefaultFeed() Feed {
+	return Feed{Every: 15 * time.Minute, Mode: ModeEach, HoldOver: 3}
+}

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load builds a Config from the defaults, then the YAML file at path (none
+// when path is ""), then the PRACTICEMAIL_* variables of env (in the form of
+// os.Environ), and validates it. Unknown keys, unknown variables and bad
+// values are all reported together as Problems. A file that cannot be read
+// or is not YAML at all is reported alone.
+func Load(path string, env []string) (*Config, error) {
+	l := &loader{cfg: Default()}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := l.applyYAML(data); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	l.applyEnv(env)
+	l.problems = append(l.problems, l.cfg.problems()...)
+	if len(l.problems) > 0 {
+		return nil, l.problems
+	}
+	loc, err := time.LoadLocation(l.cfg.Practice.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("practice.time_zone: %w", err)
+	}
+	l.cfg.Practice.Location = loc
+	return l.cfg, nil
+}
+
+// loader carries the Config being built and every problem found so far.
+type loader struct {
+	cfg      *Config
+	problems Problems
+}
+
+// applyYAML walks the document itself, rather than decoding into structs
+// with KnownFields, so that every unknown key is reported, not the first.
+func (l *loader) applyYAML(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("parse: %w", err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return errors.New("parse: the file must hold exactly one YAML document")
+	}
+	root := doc.Content[0]
+	if isNull(root) {
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("parse: line %d: the file must be a mapping of sections", root.Line)
+	}
+	l.walkRoot(root)
+	return nil
+}
+
+func (l *loader) walkRoot(root *yaml.Node) {
+	for _, kv := range l.pairs("", root) {
+		name := kv.key.Value
+		switch keys, known := sections[name]; {
+		case name == "feeds":
+			l.walkFeeds(kv.value)
+		case known:
+			walkMapping(l, name, kv.value, keys, l.cfg)
+		default:
+			l.problems.add(name, "unknown section (line %d)", kv.key.Line)
+		}
+	}
+}
+
+func (l *loader) walkFeeds(n *yaml.Node) {
+	n = deref(n)
+	if isNull(n) {
+		l.cfg.Feeds = nil
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.problems.add("feeds", "must be a list of feeds (line %d)", n.Line)
+		return
+	}
+	feeds := make([]Feed, len(n.Content))
+	for i, item := range n.Content {
+		feeds[i] = DefaultFeed()
+		walkMapping(l, "feeds["+strconv.Itoa(i)+"]", item, feedKeys, &feeds[i])
+	}
+	l.cfg.Feeds = feeds
+}
+
+// walkMapping sets dst from the scalar values of mapping n, reporting keys
+// that keys does not know and values their setter refuses.
+func walkMapping[T any](l *loader, path string, n *yaml.Node, keys map[string]setter[T], dst *T) {
+	n = deref(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.problems.add(path, "must be a mapping of keys (line %d)", n.Line)
+		return
+	}
+	for _, kv := range l.pairs(path+".", n) {
+		key := path + "." + kv.key.Value
+		set, known := keys[kv.key.Value]
+		if !known {
+			l.problems.add(key, "unknown key (line %d)", kv.key.Line)
+			continue
+		}
+		v := deref(kv.value)
+		if v.Kind != yaml.ScalarNode {
+			l.problems.add(key, "must be a single value, not a list or mapping (line %d)", v.Line)
+			continue
+		}
+		if err := set(dst, scalar(v)); err != nil {
+			l.problems.add(key, "%v (line %d)", err, v.Line)
+		}
+	}
+}
+
+type pair struct{ key, value *yaml.Node }
+
+// pairs returns the entries of mapping n, reporting keys given twice.
+func (l *loader) pairs(prefix string, n *yaml.Node) []pair {
+	var out []pair
+	seen := make(map[string]int)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if line, dup := seen[k.Value]; dup {
+			l.problems.add(prefix+k.Value, "given twice (lines %d and %d)", line, k.Line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, pair{k, v})
+	}
+	return out
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// scalar is the written value of n; "key:" and "key: ~" mean empty.
+func scalar(n *yaml.Node) string {
+	if isNull(n) {
+		return ""
+	}
+	return n.Value
+}

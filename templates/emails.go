@@ -1,0 +1,93 @@
+package templates
+
+import (
+	"errors"
+	htmltemplate "html/template"
+	"time"
+)
+
+// Footer is the end of every email. Marketing email (posts, campaigns,
+// sequence steps) must show the postal address and the unsubscribe and
+// preferences links; other email (the confirmation) shows only the
+// practice's name.
+//
+// Callers rendering once for many recipients pass URLs containing
+// links.Placeholder strings and substitute each recipient's token later:
+// URLs are printed verbatim, except that & becomes &amp; in HTML.
+type Footer struct {
+	PracticeName   string
+	PostalAddress  string
+	UnsubscribeURL string
+	PreferencesURL string
+	Marketing      bool
+}
+
+func (f Footer) validate() error {
+	if f.Marketing && (f.PracticeName == "" || f.PostalAddress == "" || f.UnsubscribeURL == "" || f.PreferencesURL == "") {
+		return errMissingFooter
+	}
+	return nil
+}
+
+// PostEmail is the data of the "post" email: one blog post sent to a
+// subscriber. Its subject is the post's title.
+type PostEmail struct {
+	Practice    string // shown in the header
+	Title       string
+	Author      string // may be empty
+	Date        time.Time
+	TimeZone    *time.Location    // Date is shown in this zone; nil keeps Date's own
+	ContentHTML htmltemplate.HTML // the post's content, already sanitised and with absolute URLs
+	Summary     string            // plain text, shown instead of the content when Full is false
+	PostURL     string
+	Full        bool // whole content; otherwise the summary and the "Read on the blog" link
+	Footer      Footer
+}
+
+func (d PostEmail) footer() Footer { return d.Footer }
+
+// ConfirmEmail is the data of the "confirm" email, the double opt-in request.
+// Its Footer must not be a marketing footer.
+type ConfirmEmail struct {
+	Practice   string
+	ConfirmURL string
+	Footer     Footer
+}
+
+func (d ConfirmEmail) footer() Footer { return d.Footer }
+
+// InquiryEmail is the data of the inquiry sequence emails, starting with
+// "inquiry/thanks", the acknowledgement sent as soon as someone writes. They
+// all carry crisis resources.
+type InquiryEmail struct {
+	Practice   string
+	Name       string // the person's name as they gave it; may be empty
+	BookingURL string // where to book a consult; may be empty
+	Footer     Footer
+}
+
+func (d InquiryEmail) footer() Footer { return d.Footer }
+
+// Post renders the "post" email. Its footer must be a complete marketing
+// footer and PostURL must be set.
+func (e *Engine) Post(d PostEmail) (Rendered, error) {
+	if !d.Footer.Marketing {
+		return Rendered{}, errors.New("templates: post: a post email is marketing email and needs a marketing footer")
+	}
+	if d.PostURL == "" {
+		return Rendered{}, errors.New("templates: post: no PostURL")
+	}
+	return e.Render("post", d)
+}
+
+// Confirm renders the "confirm" email, which must not carry a marketing
+// footer: it is sent before the person has agreed to receive anything.
+func (e *Engine) Confirm(d ConfirmEmail) (Rendered, error) {
+	if d.Footer.Marketing {
+		return Rendered{}, errors.New("templates: confirm: the confirmation email must not have a marketing footer")
+	}
+	if d.ConfirmURL == "" {
+		return Rendered{}, errors.New("templates: confirm: no ConfirmURL")
+	}
+	return e.Render("confirm", d)
+}

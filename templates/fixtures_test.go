@@ -1,0 +1,111 @@
+package templates
+
+import (
+	htmltemplate "html/template"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Placeholders as the mail path uses them: TokenLen (40) characters of
+// [A-Za-z0-9_-], standing in for each recipient's token.
+const (
+	unsubPlaceholder = "PRACTICEMAIL_UNSUBSCRIBE_TOKEN_xxxxxxxxx"
+	prefsPlaceholder = "PRACTICEMAIL_PREFERENCES_TOKEN_xx-x_xAz9"
+	unsubURL         = "https://mail.stillpoint.example/unsubscribe/" + unsubPlaceholder
+	prefsURL         = "https://mail.stillpoint.example/preferences/" + prefsPlaceholder
+	postImage        = "https://stillpoint.example/images/river.jpg"
+)
+
+func marketingFooter() Footer {
+	return Footer{
+		PracticeName:   "Stillpoint Counseling",
+		PostalAddress:  "1200 Pearl St, Suite 4, Boulder, CO 80302",
+		UnsubscribeURL: unsubURL,
+		PreferencesURL: prefsURL,
+		Marketing:      true,
+	}
+}
+
+func denver(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Denver")
+	if err != nil {
+		t.Fatalf("load time zone: %v", err)
+	}
+	return loc
+}
+
+// postFixture is a full post; its date is November 26 in UTC and November 25
+// in Denver, where the practice is.
+func postFixture(t testing.TB) PostEmail {
+	return PostEmail{
+		Practice: "Stillpoint Counseling",
+		Title:    "Rest & repair: notes on the nervous system",
+		Author:   "Dana Whitfield",
+		Date:     time.Date(2026, 11, 26, 3, 30, 0, 0, time.UTC),
+		TimeZone: denver(t),
+		ContentHTML: htmltemplate.HTML(`<p>Our bodies keep <em>time</em> in ways we rarely notice.</p>` +
+			`<h2>Three small practices</h2>` +
+			`<ul><li>Slow your exhale.</li><li>Notice your feet.</li><li>Read <a href="https://stillpoint.example/blog/grounding?a=1&amp;b=2">the grounding post</a>.</li></ul>` +
+			`<p><img src="` + postImage + `" alt="A river at dusk" width="1200" height="800"></p>`),
+		Summary: "Our bodies keep time in ways we rarely notice.",
+		PostURL: "https://stillpoint.example/blog/rest-and-repair",
+		Full:    true,
+		Footer:  marketingFooter(),
+	}
+}
+
+func confirmFixture() ConfirmEmail {
+	f := marketingFooter()
+	// A confirmation footer with the marketing fields filled in but
+	// Marketing off: none of them may be shown.
+	f.Marketing = false
+	return ConfirmEmail{
+		Practice:   "Stillpoint Counseling",
+		ConfirmURL: "https://mail.stillpoint.example/confirm/PRACTICEMAIL_CONFIRM_TOKEN_xxxxxxxxxxxxx",
+		Footer:     f,
+	}
+}
+
+func inquiryFixture() InquiryEmail {
+	return InquiryEmail{
+		Practice:   "Stillpoint Counseling",
+		Name:       "Sam",
+		BookingURL: "https://stillpoint.example/consult",
+		Footer:     marketingFooter(),
+	}
+}
+
+// fixtures holds data for every email; a template without an entry here
+// fails TestRenderEveryEmail.
+func fixtures(t testing.TB) map[string]any {
+	return map[string]any{
+		"post":           postFixture(t),
+		"confirm":        confirmFixture(),
+		"inquiry/thanks": inquiryFixture(),
+	}
+}
+
+func newEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return e
+}
+
+// words collapses all runs of white space into single spaces, so that
+// assertions do not depend on where text was wrapped.
+func words(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// visibleText is the text a reader of the HTML part sees.
+func visibleText(t *testing.T, h string) string {
+	t.Helper()
+	s, err := plainText(h)
+	if err != nil {
+		t.Fatalf("plainText: %v", err)
+	}
+	return words(s)
+}
