@@ -1,0 +1,236 @@
+package mail
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// conn is one pooled SMTP connection; c is nil until dialled and after it
+// broke.
+type conn struct {
+	c          *smtp.Client
+	nc         net.Conn
+	pipelining bool
+	utf8       bool
+	// maybeSent is set once the end of a message's data went out: from then
+	// on a broken connection may have delivered it, so it is not retried.
+	maybeSent bool
+}
+
+func (cn *conn) set(c *smtp.Client, nc net.Conn) {
+	cn.c, cn.nc = c, nc
+	cn.pipelining, _ = c.Extension("PIPELINING")
+	cn.utf8, _ = c.Extension("SMTPUTF8")
+}
+
+// drop closes a broken connection so that the next use redials.
+func (cn *conn) drop() {
+	if cn.c != nil {
+		_ = cn.c.Close()
+	}
+	cn.c, cn.nc = nil, nil
+}
+
+// quit ends the session politely.
+func (cn *conn) quit(timeout time.Duration) error {
+	if cn.c == nil {
+		return nil
+	}
+	_ = cn.nc.SetDeadline(time.Now().Add(timeout))
+	err := cn.c.Quit()
+	cn.drop()
+	return err
+}
+
+// transact runs MAIL, RCPT, DATA and the message on the connection. A broken
+// connection is dropped; after a refusal the connection is reset and kept.
+func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to string, data []byte) (string, error) {
+	cn.maybeSent = false
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := cn.nc.SetDeadline(deadline); err != nil {
+		cn.drop()
+		return "", newSendError("mail", err)
+	}
+	// Cancelling ctx interrupts blocked I/O by moving the deadline to now.
+	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Now()) })
+	reply, stage, err := cn.exchange(from, to, data)
+	// If the cancellation ran, it may still touch the deadline later: the
+	// connection cannot be trusted with the next message.
+	interrupted := !stop()
+	if err == nil {
+		if interrupted {
+			cn.drop()
+		}
+		return reply, nil
+	}
+	if ctx.Err() != nil && !isReply(err) {
+		err = errors.Join(ctx.Err(), err)
+	}
+	se := newSendError(stage, err)
+	switch {
+	case interrupted || !isReply(err) || se.Code == 421:
+		cn.drop()
+	case stage != "data":
+		if cn.reset() != nil {
+			cn.drop()
+		}
+	}
+	return "", se
+}
+
+// exchange writes the transaction and reads the replies, returning the
+// stage of the first failure.
+func (cn *conn) exchange(from, to string, data []byte) (reply, stage string, err error) {
+	w := cn.c.Text.W
+	cmds := [3]func(){
+		func() { cn.writeMail(w, from, to) },
+		func() { writeCmd(w, "RCPT TO:<", to, ">\r\n") },
+		func() { writeCmd(w, "DATA\r\n") },
+	}
+	var replies [3]error
+	var i int
+	if cn.pipelining {
+		// RFC 2920: MAIL, RCPT and DATA go out in one write.
+		for _, cmd := range cmds {
+			cmd()
+		}
+		if err := w.Flush(); err != nil {
+			return "", "mail", err
+		}
+		for i = range cmds {
+			if replies[i], err = cn.readReply(i); err != nil {
+				return "", stageName(i), err
+			}
+		}
+	} else {
+		for i = range cmds {
+			cmds[i]()
+			if err := w.Flush(); err != nil {
+				return "", stageName(i), err
+			}
+			if replies[i], err = cn.readReply(i); err != nil {
+				return "", stageName(i), err
+			}
+			if replies[i] != nil {
+				break
+			}
+		}
+	}
+	dataOpen := i == 2 && replies[2] == nil
+	for i, r := range replies {
+		if r != nil {
+			return "", stageName(i), cn.abortData(dataOpen, r)
+		}
+	}
+	return cn.writeData(data)
+}
+
+// readReply reads the reply to command i of the transaction. A refusal is
+// returned as refused, a broken connection as err.
+func (cn *conn) readReply(i int) (refused, err error) {
+	_, _, e := cn.c.Text.ReadResponse([...]int{250, 25, 354}[i])
+	if e != nil && !isReply(e) {
+		return nil, e
+	}
+	return e, nil
+}
+
+// abortData ends a DATA that a pipelining server accepted even though MAIL
+// or RCPT failed, by sending an empty message; it returns cause.
+func (cn *conn) abortData(started bool, cause error) error {
+	if !started {
+		return cause
+	}
+	if _, err := cn.c.Text.W.WriteString(".\r\n"); err != nil {
+		return err
+	}
+	if err := cn.c.Text.W.Flush(); err != nil {
+		return err
+	}
+	if _, _, err := cn.c.Text.ReadResponse(0); err != nil && !isReply(err) {
+		return err
+	}
+	return cause
+}
+
+// writeData sends the dot-stuffed message and its terminator and reads the
+// final reply.
+func (cn *conn) writeData(data []byte) (string, string, error) {
+	w := cn.c.Text.W
+	writeDotStuffed(w, data)
+	if err := w.Flush(); err != nil {
+		return "", "data", err
+	}
+	cn.maybeSent = true
+	_, msg, err := cn.c.Text.ReadResponse(250)
+	return msg, "data", err
+}
+
+func (cn *conn) writeMail(w *bufio.Writer, from, to string) {
+	writeCmd(w, "MAIL FROM:<", from, ">")
+	if cn.utf8 && (!isASCII(from) || !isASCII(to)) {
+		_, _ = w.WriteString(" SMTPUTF8")
+	}
+	_, _ = w.WriteString("\r\n")
+}
+
+func (cn *conn) reset() error {
+	if _, err := cn.c.Text.W.WriteString("RSET\r\n"); err != nil {
+		return err
+	}
+	if err := cn.c.Text.W.Flush(); err != nil {
+		return err
+	}
+	_, _, err := cn.c.Text.ReadResponse(250)
+	return err
+}
+
+func writeCmd(w *bufio.Writer, parts ...string) {
+	for _, s := range parts {
+		_, _ = w.WriteString(s)
+	}
+}
+
+func stageName(i int) string { return [...]string{"mail", "rcpt", "data"}[i] }
+
+// writeDotStuffed writes msg as SMTP DATA content: a '.' that starts a line
+// is doubled, the content ends with CRLF, then the "." line. Errors stick
+// in w and surface at Flush.
+func writeDotStuffed(w *bufio.Writer, msg []byte) {
+	endsCRLF := bytes.HasSuffix(msg, []byte("\r\n"))
+	if len(msg) > 0 && msg[0] == '.' {
+		_ = w.WriteByte('.')
+	}
+	for {
+		i := bytes.Index(msg, []byte("\n."))
+		if i < 0 {
+			break
+		}
+		_, _ = w.Write(msg[:i+2])
+		_ = w.WriteByte('.')
+		msg = msg[i+2:]
+	}
+	_, _ = w.Write(msg)
+	if !endsCRLF {
+		_, _ = w.WriteString("\r\n")
+	}
+	_, _ = w.WriteString(".\r\n")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

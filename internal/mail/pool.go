@@ -1,0 +1,246 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("mail: sender closed")
+
+// authPreference is the order in which SMTP AUTH mechanisms are tried. PLAIN
+// and LOGIN refuse, inside go-mail, to send a password over a plaintext
+// connection to anything but localhost.
+var authPreference = []gomail.SMTPAuthType{
+	gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1, gomail.SMTPAuthCramMD5,
+	gomail.SMTPAuthPlain, gomail.SMTPAuthLogin,
+}
+
+// Pool sends messages over a fixed number of persistent SMTP connections.
+// Each connection is dialled on first use, used by one Send at a time, and
+// redialled after it breaks. Dialing, STARTTLS and AUTH are go-mail's; the
+// mail transaction is written directly, pipelined when the server offers
+// PIPELINING, with the message bytes from Prepared and no re-encoding.
+type Pool struct {
+	client  *gomail.Client // dial configuration, used under dialMu
+	dialMu  sync.Mutex
+	dialed  net.Conn // set by dialFunc for the dial in progress
+	tlsConf *tls.Config
+	smtps   bool
+	timeout time.Duration
+	sign    *signer
+	limiter *Limiter
+
+	slots     chan *conn
+	size      int
+	done      chan struct{}
+	closeOnce sync.Once
+	dials     int // connections made, for tests; under dialMu
+}
+
+func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
+	p := &Pool{
+		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign, limiter: o.Limiter,
+		slots: make(chan *conn, o.Connections), size: o.Connections, done: make(chan struct{}),
+	}
+	p.tlsConf = o.TLSConfig
+	if p.tlsConf == nil {
+		p.tlsConf = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	}
+	client, err := gomail.NewClient(u.Hostname(), p.clientOptions(u, o)...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	p.client = client
+	for range o.Connections {
+		p.slots <- &conn{}
+	}
+	return p, nil
+}
+
+func (p *Pool) clientOptions(u *url.URL, o Options) []gomail.Option {
+	port := 25
+	if p.smtps {
+		port = 465
+	}
+	if u.Port() != "" {
+		port, _ = strconv.Atoi(u.Port()) // validated by Open
+	}
+	policy := map[string]gomail.TLSPolicy{
+		TLSMandatory: gomail.TLSMandatory, TLSOpportunistic: gomail.TLSOpportunistic, TLSNone: gomail.NoTLS,
+	}[o.TLS]
+	opts := []gomail.Option{
+		gomail.WithPort(port), gomail.WithTimeout(o.Timeout), gomail.WithTLSPolicy(policy),
+		gomail.WithTLSConfig(p.tlsConf), gomail.WithDialContextFunc(p.dialFunc), gomail.WithoutNoop(),
+	}
+	if p.smtps {
+		opts = append(opts, gomail.WithSSL())
+	}
+	if o.HeloName != "" {
+		opts = append(opts, gomail.WithHELO(o.HeloName))
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		opts = append(opts, gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass),
+			gomail.WithOpportunisticSMTPAuth(authPreference...))
+	}
+	return opts
+}
+
+// dialFunc dials for go-mail and remembers the connection, so that a dial
+// that fails after connecting (TLS or AUTH refused) can be closed, and so
+// that sends can set deadlines on it. Implicit TLS is done here because
+// go-mail skips its own TLS dialer when given a dial function.
+func (p *Pool) dialFunc(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{}
+	var c net.Conn
+	var err error
+	if p.smtps {
+		c, err = (&tls.Dialer{NetDialer: d, Config: p.tlsConf}).DialContext(ctx, network, addr)
+	} else {
+		c, err = d.DialContext(ctx, network, addr)
+	}
+	p.dialed = c
+	return c, err
+}
+
+// dial connects cn.
+func (p *Pool) dial(ctx context.Context, cn *conn) error {
+	p.dialMu.Lock()
+	defer p.dialMu.Unlock()
+	p.dialed = nil
+	c, err := p.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		if p.dialed != nil {
+			_ = p.dialed.Close()
+		}
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return newSendError("connect", err)
+	}
+	p.dials++
+	cn.set(c, p.dialed)
+	return nil
+}
+
+// Dials reports how many connections the pool has made so far.
+func (p *Pool) Dials() int {
+	p.dialMu.Lock()
+	defer p.dialMu.Unlock()
+	return p.dials
+}
+
+// Send implements Sender.
+func (p *Pool) Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error {
+	_, err := p.SendReply(ctx, from, to, msg, r)
+	return err
+}
+
+// SendReply implements Sender; the reply is the server's final answer to
+// the message, e.g. "2.0.0 Ok: queued as 4Bx2…".
+func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient) (string, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	data, err := render((*bp)[:0], msg, r, p.sign)
+	*bp = data
+	if err != nil {
+		return "", err
+	}
+	if err := checkEnvelope(from, to); err != nil {
+		return "", err
+	}
+	if err := p.limiter.Wait(ctx); err != nil {
+		return "", &SendError{Stage: "wait", Temporary: true, Err: err}
+	}
+	var cn *conn
+	select {
+	case cn = <-p.slots:
+	case <-p.done:
+		return "", ErrClosed
+	case <-ctx.Done():
+		return "", &SendError{Stage: "wait", Temporary: true, Err: ctx.Err()}
+	}
+	defer func() { p.slots <- cn }()
+	return p.deliver(ctx, cn, from, to, data)
+}
+
+// deliver runs one mail transaction on cn, dialling first if needed. A
+// connection that was already open may have been dropped by the server while
+// idle; if it breaks before the message could have been accepted, the
+// transaction is tried once more on a fresh connection.
+func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []byte) (string, error) {
+	for attempt := 0; ; attempt++ {
+		reused := cn.c != nil
+		if !reused {
+			if err := p.dial(ctx, cn); err != nil {
+				return "", err
+			}
+		}
+		reply, err := cn.transact(ctx, p.timeout, from, to, data)
+		if err == nil {
+			return reply, nil
+		}
+		var se *SendError
+		if errors.As(err, &se) && se.Code == 0 && !cn.maybeSent && reused && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
+		return "", err
+	}
+}
+
+// render writes the message for r into dst, signed when sign is set.
+func render(dst []byte, msg *Prepared, r Recipient, sign *signer) ([]byte, error) {
+	if sign == nil {
+		return msg.AppendTo(dst, r)
+	}
+	body, err := msg.AppendTo(dst, r)
+	if err != nil {
+		return body, err
+	}
+	h, err := sign.header(body)
+	if err != nil {
+		return body, err
+	}
+	out := append(body, h...) // grow once, then shift the message behind the header
+	copy(out[len(h):], body)
+	copy(out, h)
+	return out, nil
+}
+
+func checkEnvelope(from, to string) error {
+	if from != "" { // the null sender <> is allowed
+		if err := checkAddress(from); err != nil {
+			return fmt.Errorf("envelope from: %w", err)
+		}
+	}
+	if err := checkAddress(to); err != nil {
+		return fmt.Errorf("envelope to: %w", err)
+	}
+	return nil
+}
+
+// Close waits for sends in progress, then says QUIT on every open
+// connection. Later sends fail with ErrClosed.
+func (p *Pool) Close() error {
+	var errs []error
+	p.closeOnce.Do(func() {
+		close(p.done)
+		for range p.size {
+			cn := <-p.slots
+			if err := cn.quit(p.timeout); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}

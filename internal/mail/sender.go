@@ -1,0 +1,147 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Sender sends prepared messages; *Pool sends over SMTP and *Outbox writes
+// .eml files.
+type Sender interface {
+	// Send delivers msg written for r, with envelope sender from and
+	// envelope recipient to. It returns nil only once the message is
+	// accepted.
+	Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error
+	// SendReply is Send that also returns what the receiver said: the SMTP
+	// server's final reply text (usually with its queue id), or the path of
+	// the .eml file.
+	SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient) (string, error)
+	// Close releases connections; it waits for sends in progress.
+	Close() error
+}
+
+// TLS policies for Options.TLS.
+const (
+	TLSMandatory     = "mandatory"     // STARTTLS required (or smtps://)
+	TLSOpportunistic = "opportunistic" // STARTTLS when the server offers it
+	TLSNone          = "none"          // plaintext; loopback servers only
+)
+
+// Options configure Open.
+type Options struct {
+	// URL is smtp://[user:pass@]host[:port] (port 25 by default) or
+	// smtps://… (port 465, TLS from the first byte). Empty means the outbox.
+	URL string
+	// TLS is the STARTTLS policy for smtp:// URLs: mandatory (the default),
+	// opportunistic or none.
+	TLS string
+	// Connections is how many SMTP connections are kept open [4].
+	Connections int
+	// Timeout bounds dialing and each send on a connection [30s].
+	Timeout time.Duration
+	// OutboxDir is where the outbox writes .eml files; required without URL.
+	OutboxDir string
+	// HeloName is the name given in EHLO [the host name].
+	HeloName string
+	// DKIM, when set, signs every message.
+	DKIM *DKIMOptions
+	// TLSConfig overrides the TLS client configuration (e.g. custom roots).
+	TLSConfig *tls.Config
+	// Limiter, when set, is waited on before every message.
+	Limiter *Limiter
+}
+
+// Open returns the Sender that o describes: an *Outbox when o.URL is empty,
+// else a *Pool. Invalid options are reported all at once. Open dials
+// nothing; connections are made on first use.
+func Open(ctx context.Context, o Options) (Sender, error) {
+	o, u, err := o.validate()
+	if err != nil {
+		return nil, err
+	}
+	var sign *signer
+	if o.DKIM != nil {
+		if sign, err = newSigner(o.DKIM); err != nil {
+			return nil, err
+		}
+	}
+	if u == nil {
+		return newOutbox(o.OutboxDir, sign, o.Limiter)
+	}
+	return newPool(u, o, sign)
+}
+
+// validate fills in defaults and checks o, returning the parsed URL (nil for
+// the outbox).
+func (o Options) validate() (Options, *url.URL, error) {
+	var errs []error
+	if o.Connections == 0 {
+		o.Connections = 4
+	}
+	if o.Connections < 0 {
+		errs = append(errs, fmt.Errorf("smtp connections: %d is negative", o.Connections))
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.TLS == "" {
+		o.TLS = TLSMandatory
+	}
+	if o.URL == "" {
+		if o.OutboxDir == "" {
+			errs = append(errs, errors.New("smtp outbox_dir: required when smtp url is empty"))
+		}
+		return o, nil, errors.Join(errs...)
+	}
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return o, nil, errors.Join(append(errs, fmt.Errorf("smtp url: %w", err))...)
+	}
+	errs = append(errs, checkURL(u, o.TLS)...)
+	return o, u, errors.Join(errs...)
+}
+
+func checkURL(u *url.URL, policy string) []error {
+	var errs []error
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		errs = append(errs, fmt.Errorf("smtp url: scheme %q, want smtp or smtps", u.Scheme))
+	}
+	if u.Hostname() == "" {
+		errs = append(errs, errors.New("smtp url: no host"))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			errs = append(errs, fmt.Errorf("smtp url: bad port %q", p))
+		}
+	}
+	switch policy {
+	case TLSMandatory, TLSOpportunistic:
+	case TLSNone:
+		if u.Scheme == "smtps" {
+			errs = append(errs, errors.New("smtp tls: none contradicts an smtps url"))
+		}
+		if !isLoopback(u.Hostname()) {
+			errs = append(errs, fmt.Errorf("smtp tls: none is allowed only for loopback hosts, not %q", u.Hostname()))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("smtp tls: %q, want mandatory, opportunistic or none", policy))
+	}
+	return errs
+}
+
+// isLoopback reports whether host is localhost or a loopback address. Names
+// other than "localhost" are not resolved: DNS must not decide whether a
+// password crosses the network in clear.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,69 @@
+package mail
+
+import (
+	"errors"
+	"fmt"
+	"net/textproto"
+	"regexp"
+)
+
+// SendError is a failed delivery attempt. Every error that Send returns for
+// a valid message is a *SendError; other errors mean the input was invalid
+// and will not pass on retry.
+type SendError struct {
+	// Stage is where it failed: "connect" (dial, greeting, TLS, auth),
+	// "mail", "rcpt", "data" or "wait" (rate limiter or context).
+	Stage string
+	// Code is the server's reply code, 0 when there was no reply (network
+	// error, timeout, cancelled context).
+	Code int
+	// Enhanced is the RFC 3463 status code from the reply, e.g. "5.1.1".
+	Enhanced string
+	// Reply is the server's reply text.
+	Reply string
+	// Temporary says whether trying again later may succeed. Everything is
+	// temporary except a 5xx reply to RCPT TO or to the message data: a 5xx
+	// while connecting or to MAIL FROM is about our own setup, not about the
+	// recipient, and must not count as a bounce.
+	Temporary bool
+	// Err is the underlying error.
+	Err error
+}
+
+// Error describes the failure. It leaves out the reply text, which often
+// quotes the recipient's address; Reply has it.
+func (e *SendError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("smtp %s: %d %s", e.Stage, e.Code, e.Enhanced)
+	}
+	return fmt.Sprintf("smtp %s: %v", e.Stage, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Permanent reports whether the server refused this message for good.
+func (e *SendError) Permanent() bool { return !e.Temporary }
+
+var enhancedRe = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3})\s`)
+
+// newSendError classifies err, which happened at stage.
+func newSendError(stage string, err error) *SendError {
+	se := &SendError{Stage: stage, Temporary: true, Err: err}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		se.Code, se.Reply = te.Code, te.Msg
+		if m := enhancedRe.FindStringSubmatch(te.Msg + " "); m != nil {
+			se.Enhanced = m[1]
+		}
+		se.Temporary = te.Code/100 != 5 || (stage != "rcpt" && stage != "data")
+	}
+	return se
+}
+
+// isReply reports whether err is a reply from the server rather than a
+// broken connection.
+func isReply(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te)
+}
