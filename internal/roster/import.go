@@ -1,0 +1,178 @@
+package roster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// progressEvery is how many rows pass between calls to Options.Progress.
+const progressEvery = 500
+
+// maxEmailLen is the longest address SMTP can carry (RFC 5321's path limit
+// less its angle brackets).
+const maxEmailLen = 254
+
+// Import reads a CSV file with a header row and adds or updates a subscriber
+// for each data row. A bad row is skipped and reported in the summary; it
+// never ends the import. The error is for input that cannot be read at all, a
+// header without an email column (then nothing is imported), and database
+// errors, with which Import stops and returns the summary so far.
+func Import(ctx context.Context, db *store.DB, r io.Reader, o Options) (*Summary, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	text, note, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	header, rows, err := parse(text)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := findColumns(header)
+	if err != nil {
+		return nil, err
+	}
+	im := &importer{db: db, o: o, cols: cols, seen: map[string]int{}, sum: &Summary{Rows: len(rows)}}
+	if note != "" {
+		im.sum.Notes = append(im.sum.Notes, note)
+	}
+	for i, rw := range rows {
+		if err := im.add(ctx, rw); err != nil {
+			return im.sum, err
+		}
+		if done := i + 1; o.Progress != nil && done%progressEvery == 0 && done < len(rows) {
+			o.Progress(done, len(rows))
+		}
+	}
+	if o.Progress != nil {
+		o.Progress(len(rows), len(rows))
+	}
+	im.finish()
+	return im.sum, nil
+}
+
+// importer carries one import's state from row to row.
+type importer struct {
+	db   *store.DB
+	o    Options
+	cols columns
+	seen map[string]int // normalised address → line of its first row
+	sum  *Summary
+
+	stayed int // existing people whose status the store kept unsubscribed, bounced or complained
+	badTZ  int // time zones dropped because they are unknown
+}
+
+func (im *importer) add(ctx context.Context, rw row) error {
+	raw := field(rw.fields, im.cols.email)
+	email, reason := im.check(rw, raw)
+	if reason != "" {
+		im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: rw.line, Email: raw, Reason: reason})
+		return nil
+	}
+	res, err := im.db.AddSubscriber(ctx, im.subscriber(rw.fields, email))
+	if err != nil {
+		return fmt.Errorf("import line %d: %w", rw.line, err)
+	}
+	if res.Created {
+		im.sum.Added++
+	} else {
+		im.sum.Updated++
+	}
+	switch res.Status {
+	case store.StatusUnsubscribed, store.StatusBounced, store.StatusComplained:
+		im.stayed++
+	}
+	return nil
+}
+
+// check returns the row's normalised address, or why the row is skipped.
+func (im *importer) check(rw row, raw string) (email, reason string) {
+	switch {
+	case rw.err != nil:
+		return "", "unreadable row: " + rw.err.Error()
+	case im.cols.email >= len(rw.fields):
+		return "", fmt.Sprintf("no email field: the row has %d fields, the header %d", len(rw.fields), im.cols.width)
+	case raw == "":
+		return "", "no email address"
+	case len(raw) > maxEmailLen:
+		return "", fmt.Errorf("%w: longer than %d characters", store.ErrInvalidEmail, maxEmailLen).Error()
+	}
+	email, err := store.NormalizeEmail(raw)
+	if err != nil {
+		if len(rw.fields) != im.cols.width {
+			return "", fmt.Sprintf("%v (the row has %d fields, the header %d)", err, len(rw.fields), im.cols.width)
+		}
+		return "", err.Error()
+	}
+	if first, ok := im.seen[email]; ok {
+		return "", fmt.Sprintf("duplicate of line %d", first)
+	}
+	im.seen[email] = rw.line
+	if r, ok := statusSkips[strings.ToLower(field(rw.fields, im.cols.status))]; ok {
+		return "", r
+	}
+	if isTrue(field(rw.fields, im.cols.disabled)) {
+		return "", "email disabled in export"
+	}
+	return email, ""
+}
+
+// subscriber builds what the store needs from a checked row.
+func (im *importer) subscriber(rec []string, email string) store.NewSubscriber {
+	name := field(rec, im.cols.name)
+	if name == "" {
+		name = strings.TrimSpace(field(rec, im.cols.first) + " " + field(rec, im.cols.last))
+	}
+	topics := im.o.Topics
+	if len(topics) == 0 {
+		topics = strings.FieldsFunc(strings.ToLower(field(rec, im.cols.topics)), func(r rune) bool {
+			return r == ' ' || r == ','
+		})
+	}
+	if len(topics) == 0 {
+		topics = []string{store.TopicPosts}
+	}
+	source := im.o.Source
+	if source == "" {
+		source = "import"
+	}
+	pending := strings.EqualFold(field(rec, im.cols.status), store.StatusPending)
+	return store.NewSubscriber{
+		Email:         email,
+		Name:          name,
+		Topics:        topics,
+		Confirmed:     im.o.Confirmed && !pending,
+		TimeZone:      im.timeZone(field(rec, im.cols.timeZone)),
+		ConsentSource: source,
+	}
+}
+
+// timeZone returns tz if it names a known IANA zone, else "".
+func (im *importer) timeZone(tz string) string {
+	if tz == "" {
+		return ""
+	}
+	if _, err := time.LoadLocation(tz); err != nil || strings.EqualFold(tz, "local") {
+		im.badTZ++
+		return ""
+	}
+	return tz
+}
+
+func (im *importer) finish() {
+	if im.stayed > 0 {
+		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf(
+			"%d of the updated people had unsubscribed, bounced or complained before and stay so", im.stayed))
+	}
+	if im.badTZ > 0 {
+		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf("%d unknown time zones left empty", im.badTZ))
+	}
+}

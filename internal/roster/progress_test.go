@@ -1,0 +1,60 @@
+package roster
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDrawProgress(t *testing.T) {
+	var b bytes.Buffer
+	draw := drawProgress(&b)
+	draw(1500, 20000)
+	draw(20000, 20000)
+	draw(0, 0)
+	want := "\rimporting 1500/20000 (7%)\rimporting 20000/20000 (100%)\n"
+	if b.String() != want {
+		t.Errorf("drew %q, want %q", b.String(), want)
+	}
+}
+
+func TestTerminalProgressIsQuietOffTerminal(t *testing.T) {
+	var b bytes.Buffer
+	TerminalProgress(&b)(5, 10)
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	TerminalProgress(f)(10, 10)
+	if fi, _ := f.Stat(); b.Len() != 0 || fi.Size() != 0 {
+		t.Errorf("wrote %q to a buffer and %d bytes to a file", b.String(), fi.Size())
+	}
+}
+
+func TestSniffDelimiter(t *testing.T) {
+	for text, want := range map[string]rune{
+		"email,name\n":                ',',
+		"E-Mail;Vorname;Nachname\r\n": ';',
+		"email\tname\n":               '\t',
+		`"Name; Last",email` + "\n":   ',',
+		"\n\nemail;name\n":            ';',
+		"email\n":                     ',',
+	} {
+		if got := sniffDelimiter(text); got != want {
+			t.Errorf("sniffDelimiter(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestFindColumns(t *testing.T) {
+	c, err := findColumns([]string{" EMAIL ", "First_Name", "LNAME", "Member Status", "email_disabled", "Email Address"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := columns{email: 0, name: -1, first: 1, last: 2, status: 3, disabled: 4, topics: -1, timeZone: -1, width: 6}
+	if c != want {
+		t.Errorf("findColumns = %+v, want %+v", c, want)
+	}
+}
