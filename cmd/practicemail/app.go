@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/feeds"
+	"github.com/practicemail/practicemail/internal/config"
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/templates"
+	"github.com/practicemail/practicemail/worker"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// App is the program's connected dependencies.
+type App struct {
+	Config    *config.Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Redis     redis.UniversalClient
+	Queue     *asynq.Client
+	Inspector *asynq.Inspector
+	Mail      mail.Sender
+	Worker    *worker.Worker
+
+	redisDesc  string
+	redisChild *redisChild
+}
+
+// needs says which dependencies a command uses.
+type needs struct{ redis, mail bool }
+
+// loadConfig reads the configuration: the file named, else practicemail.yaml
+// when present, else the defaults; then the environment.
+func (m *Main) loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		if _, err := os.Stat("practicemail.yaml"); err == nil {
+			path = "practicemail.yaml"
+		}
+	}
+	cfg, err := config.Load(path, m.Env)
+	if err != nil {
+		var p config.Problems
+		if errors.As(err, &p) {
+			return nil, fmt.Errorf("configuration %s has %d problem(s):\n  %s", orDefaults(path), len(p), strings.Join(p, "\n  "))
+		}
+		return nil, err
+	}
+	for _, f := range cfg.Feeds {
+		if f.Mode == config.ModeDigest {
+			return nil, fmt.Errorf("feed %s: mode digest is not available yet; use mode: each", f.Name)
+		}
+	}
+	return cfg, nil
+}
+
+func orDefaults(path string) string {
+	if path == "" {
+		return "(built-in defaults and environment)"
+	}
+	return path
+}
+
+// open connects what a command needs. The database is always migrated and
+// the configured feeds synced.
+func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, error) {
+	cfg, err := m.loadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: newLogger(m.Stderr, cfg.Log)}
+	if err := a.openDB(ctx); err != nil {
+		return nil, err
+	}
+	if n.redis {
+		if err := a.openRedis(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if n.mail {
+		if err := a.openMail(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if err := a.buildWorker(m.WorkerOptions); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) openDB(ctx context.Context) error {
+	db, err := store.Open(ctx, a.Config.Database.URL)
+	if err != nil {
+		return err
+	}
+	a.DB = db
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	specs := make([]store.FeedSpec, len(a.Config.Feeds))
+	for i, f := range a.Config.Feeds {
+		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL}
+	}
+	return db.SyncFeeds(ctx, specs)
+}
+
+func (a *App) openMail(ctx context.Context) error {
+	s := a.Config.SMTP
+	o := mail.Options{URL: s.URL, TLS: s.TLS, Connections: s.Connections, Timeout: s.Timeout, OutboxDir: s.OutboxDir}
+	if s.DKIMDomain != "" {
+		o.DKIM = &mail.DKIMOptions{Domain: s.DKIMDomain, Selector: s.DKIMSelector, KeyFile: s.DKIMKeyFile}
+	}
+	if a.Redis != nil && !s.Rate.Unlimited() {
+		o.Limiter = mail.NewLimiter(a.Redis, s.Rate.N, s.Rate.Per)
+	}
+	sender, err := mail.Open(ctx, o)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	a.Mail = sender
+	return nil
+}
+
+func (a *App) buildWorker(o worker.Options) error {
+	eng, err := templates.New()
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	key, err := a.linkKey()
+	if err != nil {
+		return err
+	}
+	signer, err := links.NewSigner(a.Config.Practice.BaseURL, key)
+	if err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	w := worker.New(o)
+	w.DB, w.Queue, w.Inspector, w.Mail, w.Templates, w.Links, w.Log = a.DB, a.Queue, a.Inspector, a.Mail, eng, signer, a.Log
+	w.Fetcher = feeds.NewFetcher(feeds.FetcherOptions{UserAgent: feeds.UserAgent(version)})
+	p := a.Config.Practice
+	w.Practice = worker.Practice{Name: p.Name, From: p.From, ReplyTo: p.ReplyTo, PostalAddress: p.PostalAddress, TimeZone: p.Location}
+	w.Feeds = make(map[string]worker.FeedSettings)
+	for _, f := range a.Config.Feeds {
+		w.Feeds[f.Name] = worker.FeedSettings{Every: f.Every, HoldOver: f.HoldOver}
+	}
+	a.Worker = w
+	return nil
+}
+
+// linkKey is secrets.link_key or, on a localhost install where config allows
+// none, a development key generated once and kept beside the outbox.
+func (a *App) linkKey() ([]byte, error) {
+	if k := a.Config.Secrets.LinkKey; k != "" {
+		return []byte(k), nil
+	}
+	path := filepath.Join(filepath.Dir(filepath.Clean(a.Config.SMTP.OutboxDir)), "dev-link.key")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= links.MinKeyLen {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("development link key: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("development link key: %w", err)
+	}
+	a.Log.Warn("generated_development_link_key", "path", path, "hint", "set secrets.link_key before going public")
+	return b, nil
+}
+
+// Close releases everything, in reverse order of opening.
+func (a *App) Close() error {
+	var errs []error
+	if a.Mail != nil {
+		errs = append(errs, a.Mail.Close())
+	}
+	if a.Queue != nil {
+		a.Queue.Close()
+	}
+	if a.Redis != nil {
+		errs = append(errs, a.Redis.Close())
+	}
+	if a.redisChild != nil {
+		errs = append(errs, a.redisChild.stop())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

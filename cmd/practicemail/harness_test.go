@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/internal/mail/mailtest"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
+	"github.com/practicemail/practicemail/worker"
+)
+
+// redisDB is this package's own Redis database number, so that its queues
+// never mix with another package's tests running at the same time.
+const redisDB = 10
+
+// testRedis returns the URL of an emptied Redis database for this package,
+// failing under CI=true (skipping otherwise) when no Redis answers.
+func testRedis(t testing.TB) string {
+	t.Helper()
+	url := fmt.Sprintf("redis://127.0.0.1:6379/%d", redisDB)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: redisDB})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatalf("flush redis: %v", err)
+	}
+	return url
+}
+
+// harness is the whole program running in-process against real SQL, real
+// Redis, a real SMTP server over TCP and an httptest blog.
+type harness struct {
+	t      *testing.T
+	dir    string
+	config string
+	dbURL  string
+	smtp   *mailtest.Server
+	feed   *feedServer
+	db     *store.DB // the test's own connection, for seeding and checking
+	app    *App
+
+	stop func()
+	logs *syncBuffer
+}
+
+type harnessOptions struct {
+	engine   string // sqlite (default) or postgres
+	format   format
+	items    []item
+	holdOver int
+	extra    string // more YAML
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	if o.engine == "" {
+		o.engine = "sqlite"
+	}
+	if o.format == nil {
+		o.format = rss
+	}
+	h := &harness{t: t, dir: t.TempDir(), smtp: mailtest.NewServer(t), logs: &syncBuffer{}}
+	h.feed = newFeedServer(t, o.format, o.items...)
+	h.dbURL = storetest.URL(t, o.engine)
+	h.config = filepath.Join(h.dir, "practicemail.yaml")
+	yaml := fmt.Sprintf(`practice:
+  name: Stillpoint Counseling
+  base_url: https://mail.stillpoint.example
+  time_zone: America/Denver
+  postal_address: "1200 Pearl St, Suite 4, Boulder, CO 80302"
+  from: "Stillpoint Counseling <hello@stillpoint.example>"
+  reply_to: hello@stillpoint.example
+http:
+  addr: 127.0.0.1:0
+database:
+  url: %q
+redis:
+  url: %s
+smtp:
+  url: %s
+  tls: none
+  connections: 4
+  rate: unlimited
+  outbox_dir: %s
+secrets:
+  link_key: test-link-key-0123456789abcdef
+feeds:
+  - name: blog
+    url: %s
+    every: 1s
+    hold_over: %d
+%s`, h.dbURL, testRedis(t), h.smtp.URL, filepath.Join(h.dir, "outbox"), h.feed.FeedURL(), o.holdOver, o.extra)
+	if err := os.WriteFile(h.config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.exec("migrate")
+	db, err := store.Open(context.Background(), h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h.db = db
+	return h
+}
+
+// main returns a Main tuned for tests: quick polling of queues, quick retries.
+func (h *harness) main() *Main {
+	return &Main{
+		Stdout: h.logs, Stderr: h.logs, Env: []string{},
+		WorkerOptions:  worker.Options{BatchSize: 100, RetryBase: 200 * time.Millisecond, RetryMax: time.Second, Lease: 3 * time.Second},
+		SchedulerTick:  100 * time.Millisecond,
+		ReconcileEvery: time.Second,
+		QueuePoll:      50 * time.Millisecond,
+	}
+}
+
+// exec runs a command to completion and returns its standard output.
+func (h *harness) exec(args ...string) string {
+	h.t.Helper()
+	var out syncBuffer
+	m := h.main()
+	m.Stdout = &out
+	if err := m.Execute(context.Background(), append(args, "--config", h.config)); err != nil {
+		h.t.Fatalf("practicemail %s: %v\nlogs:\n%s", strings.Join(args, " "), err, h.logs.String())
+	}
+	return out.String()
+}
+
+// start runs `practicemail run` until the test ends or stop is called.
+func (h *harness) start() {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *App, 1)
+	done := make(chan error, 1)
+	m := h.main()
+	m.Started = func(a *App) { started <- a }
+	go func() { done <- m.Execute(ctx, []string{"run", "--config", h.config}) }()
+	select {
+	case h.app = <-started:
+	case err := <-done:
+		cancel()
+		h.t.Fatalf("run exited at start: %v\nlogs:\n%s", err, h.logs.String())
+	case <-time.After(30 * time.Second):
+		cancel()
+		h.t.Fatalf("run did not start\nlogs:\n%s", h.logs.String())
+	}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("run: %v", err)
+			}
+		})
+	}
+	h.t.Cleanup(h.stop)
+}
+
+// addSubscribers adds n subscribers of the posts topic with a status, named
+// prefix-i@example.com.
+func (h *harness) addSubscribers(prefix string, n int, status string) []string {
+	h.t.Helper()
+	ctx := context.Background()
+	var emails []string
+	for i := range n {
+		e := fmt.Sprintf("%s-%d@example.com", prefix, i)
+		r, err := h.db.AddSubscriber(ctx, store.NewSubscriber{Email: e, Name: fmt.Sprintf("Person %d", i),
+			Topics: []string{"posts"}, Confirmed: status == store.StatusActive, ConsentSource: "test"})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if status != store.StatusActive && status != store.StatusPending {
+			if err := h.db.SetSubscriberStatus(ctx, r.ID, status); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+		emails = append(emails, e)
+	}
+	return emails
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func (h *harness) waitFor(what string, timeout time.Duration, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s\nlogs (tail):\n%s", timeout, what, tail(h.logs.String(), logLines()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitPolls waits until the blog has seen n more feed requests.
+func (h *harness) waitPolls(n int) {
+	h.t.Helper()
+	start, _, _ := h.feed.counts()
+	h.waitFor(fmt.Sprintf("%d more polls", n), 20*time.Second, func() bool {
+		now, _, _ := h.feed.counts()
+		return now >= start+n
+	})
+}
+
+// posts counts the posts in each state.
+func (h *harness) posts() map[string]int64 {
+	h.t.Helper()
+	c, err := h.db.Counts(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.Posts
+}
+
+func (h *harness) deliveries() map[string]int64 {
+	h.t.Helper()
+	c, err := h.db.Counts(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.Deliveries
+}
+
+// logLines is how much of the program's log a failure shows; set
+// PRACTICEMAIL_TEST_LOG_LINES for more.
+func logLines() int {
+	if n, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_LOG_LINES")); err == nil {
+		return n
+	}
+	return 40
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// syncBuffer is a bytes.Buffer safe for the program's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/internal/web"
+	"github.com/practicemail/practicemail/worker"
+)
+
+// roles are the parts of the program a process runs.
+type roles struct{ web, worker, scheduler bool }
+
+func cmdRun(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
+	return m.serve(ctx, fs, args, roles{web: true, worker: true, scheduler: true})
+}
+
+func cmdWeb(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
+	return m.serve(ctx, fs, args, roles{web: true})
+}
+
+func cmdWorker(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
+	return m.serve(ctx, fs, args, roles{worker: true})
+}
+
+func cmdScheduler(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
+	return m.serve(ctx, fs, args, roles{scheduler: true})
+}
+
+// serve runs the given roles until ctx ends, then stops them in order: HTTP
+// first, then the scheduler, then the worker, which lets running tasks finish
+// or hands them back to the queue.
+func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r roles) error {
+	configPath, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	var httpSrv *web.Server
+	if r.web {
+		httpSrv = &web.Server{Addr: a.Config.HTTP.Addr, Log: a.Log,
+			Checks: map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}}}
+		if err := httpSrv.Start(); err != nil {
+			return fmt.Errorf("http: listen on %s: %w", a.Config.HTTP.Addr, err)
+		}
+	}
+	var srv *asynq.Server
+	if r.worker {
+		if srv, err = m.startWorker(ctx, a); err != nil {
+			return err
+		}
+	}
+	schedCtx, stopSched := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if r.scheduler {
+		s := &worker.Scheduler{W: a.Worker, Redis: a.Redis, Tick: m.SchedulerTick, Reconcile: m.ReconcileEvery}
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Run(schedCtx) }()
+	}
+	m.announce(a, httpSrv, r)
+	if m.Started != nil {
+		m.Started(a)
+	}
+	<-ctx.Done()
+	a.Log.Info("shutting_down")
+	if httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	stopSched()
+	wg.Wait()
+	if srv != nil {
+		srv.Shutdown()
+	}
+	return nil
+}
+
+// startWorker reclaims what a previous life of this worker left unfinished,
+// re-enqueues what Redis lacks, and starts processing.
+func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
+	if n, err := a.Worker.Reconcile(ctx, true); err != nil {
+		return nil, fmt.Errorf("reconcile at start: %w", err)
+	} else if n > 0 {
+		a.Log.Info("reconciled_at_start", "enqueued", n)
+	}
+	cfg := asynq.Config{
+		Concurrency:     a.Config.Worker.Concurrency,
+		Queues:          worker.Queues,
+		Logger:          worker.AsynqLogger{L: a.Log},
+		LogLevel:        asynq.WarnLevel,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	if m.QueuePoll > 0 {
+		cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = m.QueuePoll, m.QueuePoll
+	}
+	srv := asynq.NewServerFromRedisClient(a.Redis, cfg)
+	mux := asynq.NewServeMux()
+	a.Worker.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return srv, nil
+}
+
+func (m *Main) announce(a *App, h *web.Server, r roles) {
+	mailTo := "SMTP " + redactURL(a.Config.SMTP.URL)
+	if a.Config.SMTP.URL == "" {
+		mailTo = "the outbox at " + a.Config.SMTP.OutboxDir + " (no smtp.url set: nothing leaves this machine)"
+	}
+	fmt.Fprintf(m.Stderr, "practicemail %s\n  database: %s %s\n  redis:    %s\n", version,
+		a.DB.Engine(), redactURL(a.Config.Database.URL), a.redisDesc)
+	if r.worker {
+		fmt.Fprintf(m.Stderr, "  mail:     %s\n", mailTo)
+	}
+	if r.web {
+		fmt.Fprintf(m.Stderr, "  http:     %s (health: /healthz, /readyz)\n", h.URL())
+	}
+	if r.scheduler {
+		for _, f := range a.Config.Feeds {
+			fmt.Fprintf(m.Stderr, "  feed:     %s %s every %s\n", f.Name, f.URL, f.Every)
+		}
+		if len(a.Config.Feeds) == 0 {
+			fmt.Fprintln(m.Stderr, "  feeds:    none configured (add one under feeds: in the config)")
+		}
+	}
+	fmt.Fprintln(m.Stderr, "  stop with Ctrl-C")
+}
+
+type redisPinger struct{ a *App }
+
+func (r redisPinger) Ping(ctx context.Context) error { return r.a.Redis.Ping(ctx).Err() }

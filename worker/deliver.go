@@ -1,0 +1,188 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// errLeaseLost stops a sender whose rows may now belong to someone else.
+var errLeaseLost = errors.New("lease on the batch lost")
+
+// handleDeliver sends one batch of ledger rows. It leases the rows that are
+// due, re-checks each recipient at send time, sends, and records each outcome
+// the moment the server answers, while it still holds the lease. Rows it could
+// not send go back to the queue, and a task for the batch's next round is
+// scheduled at their earliest retry time.
+func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
+	var p DeliverPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	b := store.BatchRef{Kind: p.Kind, SourceID: p.Source, Batch: p.Batch}
+	msg, aud, err := w.prepare(ctx, b)
+	if err != nil {
+		return err
+	}
+	owner := w.identity.owner()
+	l := newLease(w.DB, owner, w.Options.Lease)
+	rows, err := w.DB.Claim(ctx, b, owner, l.until())
+	if err != nil {
+		return err
+	}
+	if len(rows) > 0 {
+		stop := l.keep(ctx, w.Log)
+		s := &batchSend{w: w, b: b, owner: owner, lease: l, msg: msg, aud: aud, from: w.fromAddress()}
+		sendErr := s.run(ctx, rows)
+		stop()
+		// Whatever was not sent goes back, also when we are shutting down.
+		next := time.Time{}
+		if s.connDown {
+			next = w.DB.Now().Add(w.Options.backoff(s.worstAttempt))
+		}
+		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), owner, next); err != nil {
+			return err
+		}
+		w.Log.Info("batch_sent", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
+			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed)
+		if sendErr != nil && !errors.Is(sendErr, errLeaseLost) {
+			return sendErr
+		}
+	}
+	return w.scheduleNextRound(context.WithoutCancel(ctx), b)
+}
+
+// scheduleNextRound enqueues the batch again for its queued rows, at the
+// earliest time one is due. Each round has its own task ID.
+func (w *Worker) scheduleNextRound(ctx context.Context, b store.BatchRef) error {
+	due, ok, err := w.DB.BatchDue(ctx, b)
+	if err != nil || !ok {
+		return err
+	}
+	return w.enqueue(ctx, NewDeliverTask(b, fmt.Sprintf("r%d", due.UnixMilli())), asynq.ProcessAt(due))
+}
+
+// batchSend is one run over the claimed rows of a batch.
+type batchSend struct {
+	w     *Worker
+	b     store.BatchRef
+	owner string
+	lease *lease
+	msg   *mail.Prepared
+	aud   audience
+	from  string // envelope sender
+
+	eligible     map[int64]bool
+	checkedAt    time.Time
+	connDown     bool // the server could not be reached: stop and back off
+	worstAttempt int
+
+	sent, retry, failed, suppressed int
+}
+
+// eligibilityTTL is how stale the view of who may still be mailed may get.
+const eligibilityTTL = time.Second
+
+func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !s.lease.valid() {
+			return errLeaseLost
+		}
+		ok, err := s.isEligible(ctx, rows[i:])
+		if err != nil {
+			return err
+		}
+		var o store.Outcome
+		if ok {
+			o, err = s.send(ctx, r)
+			if err != nil {
+				return err
+			}
+		} else {
+			o = store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
+		}
+		// Record even when ctx was cancelled just after the server said 250.
+		held, err := s.w.DB.Record(context.WithoutCancel(ctx), s.owner, o)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return errLeaseLost
+		}
+		s.count(o.State)
+		if s.connDown {
+			return nil
+		}
+	}
+	return nil
+}
+
+// isEligible reports whether rows[0]'s subscriber may still be mailed,
+// refreshing the view for all remaining rows when it is stale.
+func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool, error) {
+	if s.eligible == nil || time.Since(s.checkedAt) > eligibilityTTL {
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.SubscriberID
+		}
+		el, err := s.w.DB.Eligible(ctx, s.aud.topic, ids)
+		if err != nil {
+			return false, err
+		}
+		s.eligible, s.checkedAt = el, time.Now()
+	}
+	return s.eligible[rows[0].SubscriberID], nil
+}
+
+// send sends one row and says what became of it. The error is for failures
+// that stop the batch (shutdown), not for the message's own fate.
+func (s *batchSend) send(ctx context.Context, r store.Claimed) (store.Outcome, error) {
+	rcpt := s.w.recipient(s.b, r)
+	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt)
+	id := messageID(rcpt, s.from)
+	if err == nil {
+		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil
+	}
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		// Not a delivery failure: the message could not be built for this
+		// recipient (a malformed address). Retrying will not help.
+		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: err.Error(), MessageID: id}, nil
+	}
+	if se.Permanent() {
+		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: se.Error(), MessageID: id, Bounce: true}, nil
+	}
+	if ctx.Err() != nil {
+		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
+	}
+	s.worstAttempt = max(s.worstAttempt, r.Attempts)
+	s.connDown = se.Code == 0
+	if r.Attempts >= s.w.Options.MaxAttempts {
+		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, MessageID: id,
+			Reply: fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, se.Error())}, nil
+	}
+	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
+	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
+}
+
+func (s *batchSend) count(state string) {
+	switch state {
+	case store.DeliverySent:
+		s.sent++
+	case store.DeliveryQueued:
+		s.retry++
+	case store.DeliveryFailed:
+		s.failed++
+	case store.DeliverySuppressed:
+		s.suppressed++
+	}
+}

@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// lease tracks one sender's hold on its claimed rows. The rows' lease_until in
+// SQL tells other senders when they may take over; the sender itself stops
+// sending a safety margin before that moment unless a renewal has pushed it
+// further, so a slow but live sender and its successor never overlap.
+type lease struct {
+	db    *store.DB
+	owner string
+	dur   time.Duration
+
+	mu       sync.Mutex
+	deadline time.Time // local: stop sending after this
+}
+
+func newLease(db *store.DB, owner string, dur time.Duration) *lease {
+	return &lease{db: db, owner: owner, dur: dur}
+}
+
+// until is the lease end to store, and starts the local deadline.
+func (l *lease) until() time.Time {
+	now := time.Now()
+	l.mu.Lock()
+	l.deadline = now.Add(l.dur - l.margin())
+	l.mu.Unlock()
+	return now.Add(l.dur)
+}
+
+// margin is the part of the lease kept back for clock skew and slow writes.
+func (l *lease) margin() time.Duration { return l.dur / 3 }
+
+func (l *lease) valid() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return time.Now().Before(l.deadline)
+}
+
+// keep renews the lease every third of its length until the returned stop is
+// called. A failed renewal leaves the deadline where it was: the sender stops
+// in time rather than overlap with a successor.
+func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(l.dur / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			start := time.Now()
+			if _, err := l.db.RenewLease(ctx, l.owner, start.Add(l.dur)); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("lease_renew_failed", "error", err)
+				}
+				continue
+			}
+			l.mu.Lock()
+			l.deadline = start.Add(l.dur - l.margin())
+			l.mu.Unlock()
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}

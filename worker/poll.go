@@ -1,0 +1,166 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/feeds"
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// PollReport says what one poll of a feed found and did.
+type PollReport struct {
+	Feed        string
+	NotModified bool
+	Items       int
+	Baseline    []string // titles recorded at the first poll, not sent
+	New         []string // titles sent to subscribers
+	Held        []string // titles held for `poll --approve`
+	Updated     []string // titles of edited posts, updated and not re-sent
+	Err         error    // why the poll failed; the failure is recorded on the feed
+	NextPoll    time.Time
+}
+
+// PollFeed fetches and parses one feed, decides what is new, records it, and
+// enqueues the fan-out of every new post. A feed that cannot be read is not
+// an error of PollFeed: the report carries it, and it is recorded on the feed
+// with the next try backed off.
+func (w *Worker) PollFeed(ctx context.Context, f store.Feed) (*PollReport, error) {
+	set := w.feedSettings(f.Name)
+	rep := &PollReport{Feed: f.Name}
+	res, err := w.Fetcher.Fetch(ctx, f.URL, feeds.Validators{ETag: f.ETag, LastModified: f.LastModified})
+	if err != nil {
+		return w.pollFailed(ctx, f, rep, err)
+	}
+	rep.NextPoll = w.DB.Now().Add(set.Every)
+	if res.NotModified {
+		rep.NotModified = true
+		return rep, w.DB.RecordNotModified(ctx, f.ID, rep.NextPoll)
+	}
+	parsed, err := feeds.Parse(res.Body, res.URL)
+	if err != nil {
+		return w.pollFailed(ctx, f, rep, fmt.Errorf("feed %s: %w", f.URL, err))
+	}
+	known, err := w.DB.KnownPosts(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := feeds.Decide(known, parsed.Items, !f.Baselined, set.HoldOver)
+	rep.Items = len(parsed.Items)
+	rep.Baseline, rep.New, rep.Held, rep.Updated = titles(d.Baseline), titles(d.New), titles(d.Held), titles(d.Updated)
+	out := store.PollOutcome{
+		ETag: res.Validators.ETag, LastModified: res.Validators.LastModified, Next: rep.NextPoll,
+		Status:   rep.Summary(),
+		Baseline: posts(d.Baseline), New: posts(d.New), Held: posts(d.Held), Updated: posts(d.Updated),
+	}
+	ids, err := w.DB.SavePoll(ctx, f.ID, out)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		// A failed enqueue is not lost: the reconciler finds posts still new.
+		if err := w.enqueue(ctx, NewPostFanoutTask(id)); err != nil {
+			w.Log.Warn("enqueue_fanout_failed", "post_id", id, "error", err)
+		}
+	}
+	return rep, nil
+}
+
+func (w *Worker) pollFailed(ctx context.Context, f store.Feed, rep *PollReport, err error) (*PollReport, error) {
+	set := w.feedSettings(f.Name)
+	delay := set.Every
+	for i := 0; i < f.Failures && delay < 6*time.Hour; i++ {
+		delay *= 2
+	}
+	delay = min(delay, 6*time.Hour)
+	var fe *feeds.FetchError
+	if errors.As(err, &fe) && fe.RetryAfter > delay {
+		delay = min(fe.RetryAfter, 24*time.Hour)
+	}
+	rep.Err, rep.NextPoll = err, w.DB.Now().Add(delay)
+	return rep, w.DB.RecordPollFailure(ctx, f.ID, err.Error(), rep.NextPoll)
+}
+
+// Summary is the report in one line, as `status` shows it.
+func (r *PollReport) Summary() string {
+	switch {
+	case r.Err != nil:
+		return r.Err.Error()
+	case r.NotModified:
+		return "not modified"
+	case len(r.Baseline) > 0:
+		return fmt.Sprintf("first poll: %d items recorded, none sent", len(r.Baseline))
+	}
+	return fmt.Sprintf("%d items: %d new, %d held, %d updated", r.Items, len(r.New), len(r.Held), len(r.Updated))
+}
+
+func (w *Worker) feedSettings(name string) FeedSettings {
+	s, ok := w.Feeds[name]
+	if !ok {
+		s = FeedSettings{Every: 15 * time.Minute, HoldOver: 3}
+	}
+	if s.Every <= 0 {
+		s.Every = 15 * time.Minute
+	}
+	return s
+}
+
+// handleFeedPoll polls a feed if it is still due: a poll already done by
+// `practicemail poll` or an earlier task moved its next poll on.
+func (w *Worker) handleFeedPoll(ctx context.Context, t *asynq.Task) error {
+	var p FeedPollPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	feeds, err := w.DB.Feeds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range feeds {
+		if f.ID != p.FeedID || !f.Enabled || f.NextPollAt.UnixMilli() > p.Due {
+			continue
+		}
+		rep, err := w.PollFeed(ctx, f)
+		if err != nil {
+			return err
+		}
+		w.Log.Info("feed_polled", "feed", f.Name, "result", rep.Summary())
+	}
+	return nil
+}
+
+// ApproveHeld releases held posts (of one feed, or all when feedID is 0) and
+// enqueues their fan-out.
+func (w *Worker) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
+	ids, err := w.DB.ApproveHeld(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := w.enqueue(ctx, NewPostFanoutTask(id)); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}
+
+func titles(items []feeds.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Title
+	}
+	return out
+}
+
+func posts(items []feeds.Item) []store.Post {
+	out := make([]store.Post, len(items))
+	for i, it := range items {
+		out[i] = store.Post{Key: it.Key, GUID: it.GUID, URL: it.URL, Title: it.Title, Author: it.Author,
+			Content: it.Content, Summary: it.Summary, ImageURL: it.ImageURL, Hash: it.Hash, Published: it.Published}
+	}
+	return out
+}

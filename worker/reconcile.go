@@ -1,0 +1,156 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// Reconcile makes Redis agree with SQL. It puts back the rows of senders on
+// this host that died (without waiting for their leases to expire), and
+// enqueues a task for every post whose fan-out is unfinished and every batch
+// with rows to send that no task in Redis will pick up: after a crash between
+// a commit and an enqueue, or after Redis lost its data. It returns how many
+// tasks it enqueued. Enqueueing what is already there is a no-op. At start,
+// a fan-out that asynq still believes running is rescued at once: if its
+// worker is alive, the second run only finds the work done.
+func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
+	if err := w.reclaimDead(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, state := range []string{store.PostNew, store.PostSending} {
+		posts, err := w.DB.PostsInState(ctx, state, 0)
+		if err != nil {
+			return n, err
+		}
+		for _, p := range posts {
+			since := time.Now() // a running fan-out is left alone…
+			if atStart {
+				since = time.Time{} // …except at start
+			}
+			added, err := w.ensure(ctx, NewPostFanoutTask(p.ID), QueueControl, since)
+			if err != nil {
+				return n, err
+			}
+			n += added
+		}
+	}
+	batches, err := w.DB.OpenBatches(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, b := range batches {
+		added, err := w.ensure(ctx, NewDeliverTask(b.BatchRef, ""), QueueMail, b.Due)
+		if err != nil {
+			return n, err
+		}
+		n += added
+	}
+	return n, nil
+}
+
+// orphanAfter is how long queued work may sit under a task asynq believes is
+// running before Reconcile adds a rescue task beside it.
+const orphanAfter = 10 * time.Second
+
+// ensure enqueues t unless a task with its ID is waiting to run. A finished
+// task kept for its ID is replaced; a running one that left its work undone
+// for a while (its worker died, and asynq will notice only when its lease
+// runs out) gets a rescue task beside it. Leases keep the two from sending
+// one row twice.
+// Its work has been waiting since since.
+func (w *Worker) ensure(ctx context.Context, t *asynq.Task, queue string, since time.Time) (int, error) {
+	id := taskID(t)
+	var opts []asynq.Option
+	if since.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(since))
+	}
+	_, err := w.Queue.EnqueueContext(ctx, t, opts...)
+	if err == nil {
+		return 1, nil
+	}
+	if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return 0, fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	info, err := w.Inspector.GetTaskInfo(queue, id)
+	if err != nil {
+		return 0, nil // gone between the two calls: the next pass sees it
+	}
+	switch info.State {
+	case asynq.TaskStateCompleted, asynq.TaskStateArchived:
+		if err := w.Inspector.DeleteTask(queue, id); err != nil {
+			return 0, fmt.Errorf("delete finished task %s: %w", id, err)
+		}
+		return w.ensure(ctx, t, queue, since)
+	case asynq.TaskStateActive:
+		if time.Since(since) < orphanAfter {
+			return 0, nil
+		}
+		rescue := asynq.NewTask(t.Type(), t.Payload(), asynq.TaskID(id+":rescue"+strconv.FormatInt(time.Now().Unix()/60, 10)),
+			asynq.Queue(queue), asynq.Retention(retention))
+		return 1, w.enqueue(ctx, rescue)
+	}
+	return 0, nil // pending, scheduled or retry: it will run
+}
+
+// taskID recovers the ID our constructors gave a task.
+func taskID(t *asynq.Task) string {
+	switch t.Type() {
+	case TypePostFanout:
+		var p PostFanoutPayload
+		decode(t, &p)
+		return fmt.Sprintf("post:fanout:%d", p.PostID)
+	case TypeDeliver:
+		var p DeliverPayload
+		decode(t, &p)
+		return fmt.Sprintf("delivery:%s:%d:%d", p.Kind, p.Source, p.Batch)
+	}
+	return ""
+}
+
+// reclaimDead releases rows leased by processes on this host that no longer
+// run, or by an earlier life of this very process ID (a restarted container's
+// PID 1). Owners elsewhere are left to their lease expiry.
+func (w *Worker) reclaimDead(ctx context.Context) error {
+	owners, err := w.DB.LeaseOwners(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if !w.identity.deadOnThisHost(o) {
+			continue
+		}
+		n, err := w.DB.ReleaseLease(ctx, o, time.Time{})
+		if err != nil {
+			return err
+		}
+		w.Log.Info("reclaimed_dead_lease", "owner", o, "rows", n)
+	}
+	return nil
+}
+
+// deadOnThisHost reports whether owner (host/pid/boot/nonce) names a process
+// on this host that is gone.
+func (id identity) deadOnThisHost(owner string) bool {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 4 || parts[0] != id.host {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return false
+	}
+	if pid == id.pid {
+		return parts[2] != id.boot
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}

@@ -1,0 +1,102 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Scheduler enqueues feed polls when they are due and runs the reconciler. It
+// is driven by SQL (each feed's next_poll_at), not by asynq's Scheduler, and
+// each poll's task ID names its due time, so even two schedulers would make
+// one task per poll (asynq #371, #653). Still, only one runs: it holds a lock
+// in Redis, and a second stands by until the lock is free.
+type Scheduler struct {
+	W         *Worker
+	Redis     redis.UniversalClient
+	Tick      time.Duration // how often to look for due feeds [1s]
+	Reconcile time.Duration // how often to reconcile [30s]
+	LockKey   string        // [practicemail:scheduler]
+}
+
+const lockTTL = 15 * time.Second
+
+// Run works until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if s.Tick <= 0 {
+		s.Tick = time.Second
+	}
+	if s.Reconcile <= 0 {
+		s.Reconcile = 30 * time.Second
+	}
+	if s.LockKey == "" {
+		s.LockKey = "practicemail:scheduler"
+	}
+	me := s.W.identity.owner()
+	defer s.Redis.Eval(context.WithoutCancel(ctx), releaseLock, []string{s.LockKey}, me)
+	tick := time.NewTicker(s.Tick)
+	defer tick.Stop()
+	leader, lastReconcile := false, time.Time{}
+	for {
+		was := leader
+		leader = s.hold(ctx, me)
+		if leader != was {
+			s.W.Log.Info("scheduler_leadership", "leader", leader)
+		}
+		if leader {
+			s.enqueueDuePolls(ctx)
+			if time.Since(lastReconcile) >= s.Reconcile {
+				if n, err := s.W.Reconcile(ctx, false); err != nil {
+					s.W.Log.Warn("reconcile_failed", "error", err)
+				} else if n > 0 {
+					s.W.Log.Info("reconciled", "enqueued", n)
+				}
+				lastReconcile = time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// hold takes or keeps the scheduler lock and reports whether we have it.
+func (s *Scheduler) hold(ctx context.Context, me string) bool {
+	ok, err := s.Redis.Eval(ctx, takeLock, []string{s.LockKey}, me, lockTTL.Milliseconds()).Int()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.W.Log.Warn("scheduler_lock_failed", "error", err)
+		}
+		return false
+	}
+	return ok == 1
+}
+
+// takeLock sets the lock if free, or extends it if ours.
+const takeLock = `
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`
+
+const releaseLock = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
+	due, err := s.W.DB.DueFeeds(ctx, s.W.DB.Now())
+	if err != nil {
+		s.W.Log.Warn("due_feeds_failed", "error", err)
+		return
+	}
+	for _, f := range due {
+		if err := s.W.enqueue(ctx, NewFeedPollTask(f.ID, f.NextPollAt)); err != nil {
+			s.W.Log.Warn("enqueue_poll_failed", "feed", f.Name, "error", err)
+		}
+	}
+}

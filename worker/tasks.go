@@ -1,0 +1,113 @@
+// Package worker turns feed items into deliveries and deliveries into email, as
+// asynq tasks. SQL is the source of truth: every task re-reads the ledger, so a
+// task that runs twice, late, or after Redis lost its data does no harm.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/internal/store"
+)
+
+// Task types.
+const (
+	TypeFeedPoll   = "feed:poll"     // poll one feed
+	TypePostFanout = "post:fanout"   // write a post's ledger rows and enqueue their sends
+	TypeDeliver    = "delivery:send" // send one batch of ledger rows
+)
+
+// Queues: control work (polls, fan-outs) is never stuck behind a long send.
+const (
+	QueueControl = "control"
+	QueueMail    = "mail"
+)
+
+// Queues is the asynq queue configuration with weights.
+var Queues = map[string]int{QueueControl: 5, QueueMail: 5}
+
+// retention keeps a finished task's ID in Redis so that enqueueing it again is a no-op.
+const retention = 24 * time.Hour
+
+// FeedPollPayload names the feed to poll and the poll it is (its due time),
+// so two schedulers enqueueing the same poll make one task.
+type FeedPollPayload struct {
+	FeedID int64 `json:"feed_id"`
+	Due    int64 `json:"due"` // unix ms
+}
+
+// NewFeedPollTask returns the task polling a feed that is due at due.
+func NewFeedPollTask(feedID int64, due time.Time) *asynq.Task {
+	p := FeedPollPayload{FeedID: feedID, Due: due.UnixMilli()}
+	return asynq.NewTask(TypeFeedPoll, mustJSON(p),
+		asynq.TaskID(fmt.Sprintf("feed:poll:%d:%d", feedID, p.Due)),
+		asynq.Queue(QueueControl), asynq.MaxRetry(0), asynq.Retention(time.Hour), asynq.Timeout(5*time.Minute))
+}
+
+// PostFanoutPayload names the post to fan out.
+type PostFanoutPayload struct {
+	PostID int64 `json:"post_id"`
+}
+
+// NewPostFanoutTask returns the task fanning a post out to its subscribers.
+func NewPostFanoutTask(postID int64) *asynq.Task {
+	return asynq.NewTask(TypePostFanout, mustJSON(PostFanoutPayload{PostID: postID}),
+		asynq.TaskID(fmt.Sprintf("post:fanout:%d", postID)),
+		asynq.Queue(QueueControl), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(time.Hour))
+}
+
+// DeliverPayload names a batch of ledger rows.
+type DeliverPayload struct {
+	Kind   string `json:"kind"`
+	Source int64  `json:"source"`
+	Batch  int64  `json:"batch"`
+}
+
+// NewDeliverTask returns the task sending batch b. round tells apart the
+// rounds of one batch (0 first, then one per retry round or rescue), each its
+// own task ID.
+func NewDeliverTask(b store.BatchRef, round string) *asynq.Task {
+	id := fmt.Sprintf("delivery:%s:%d:%d", b.Kind, b.SourceID, b.Batch)
+	if round != "" {
+		id += ":" + round
+	}
+	return asynq.NewTask(TypeDeliver, mustJSON(DeliverPayload{Kind: b.Kind, Source: b.SourceID, Batch: b.Batch}),
+		asynq.TaskID(id), asynq.Queue(QueueMail), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(2*time.Hour))
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the payloads are plain structs of numbers and strings
+	}
+	return b
+}
+
+// decode unmarshals a payload; a bad one is never retried.
+func decode(t *asynq.Task, v any) error {
+	if err := json.Unmarshal(t.Payload(), v); err != nil {
+		return fmt.Errorf("%s: bad payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return nil
+}
+
+// Register wires the worker's handlers into mux.
+func (w *Worker) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeFeedPoll, w.handleFeedPoll)
+	mux.HandleFunc(TypePostFanout, w.handlePostFanout)
+	mux.HandleFunc(TypeDeliver, w.handleDeliver)
+}
+
+// enqueue adds a task; a task with the same ID already there is success.
+func (w *Worker) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := w.Queue.EnqueueContext(ctx, t, opts...)
+	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+}

@@ -1,0 +1,156 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/practicemail/practicemail/feeds"
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/templates"
+)
+
+// sender sends one prepared message to one recipient and returns the server's
+// reply. It also keeps to the global send rate.
+type sender interface {
+	SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient) (string, error)
+}
+
+// Practice is what the worker needs to know about the practice to write email.
+type Practice struct {
+	Name          string
+	From          string // "Name <address>"
+	ReplyTo       string
+	PostalAddress string
+	TimeZone      *time.Location
+}
+
+// FeedSettings are a feed's polling settings from the configuration.
+type FeedSettings struct {
+	Every    time.Duration
+	HoldOver int
+}
+
+// Options tune the worker; zero values take the defaults.
+type Options struct {
+	BatchSize   int           // ledger rows per send task [500]
+	Lease       time.Duration // how long a sender holds rows without renewing [30s]
+	RetryBase   time.Duration // first retry delay after a temporary failure [1m]
+	RetryMax    time.Duration // longest retry delay [6h]
+	MaxAttempts int           // tries before a temporarily failing delivery is failed [10]
+}
+
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Minute
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 6 * time.Hour
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	return o
+}
+
+// Worker holds what the task handlers share.
+type Worker struct {
+	DB        *store.DB
+	Queue     *asynq.Client
+	Inspector *asynq.Inspector
+	Fetcher   *feeds.Fetcher
+	Mail      sender
+	Templates *templates.Engine
+	Links     *links.Signer
+	Practice  Practice
+	Feeds     map[string]FeedSettings // by feed name
+	Log       *slog.Logger
+	Options   Options
+
+	identity identity
+	prepared preparedCache
+}
+
+// New returns a Worker; fill the exported fields it leaves nil before use.
+func New(o Options) *Worker {
+	return &Worker{Options: o.withDefaults(), identity: newIdentity(), Log: slog.Default()}
+}
+
+// identity names this process in lease owners: host/pid/boot, plus a nonce per
+// claim. A restarted process can tell its predecessor's rows from live ones.
+type identity struct {
+	host string
+	pid  int
+	boot string
+}
+
+func newIdentity() identity {
+	host, _ := os.Hostname()
+	return identity{host: host, pid: os.Getpid(), boot: randomHex(4)}
+}
+
+func (id identity) owner() string {
+	return fmt.Sprintf("%s/%d/%s/%s", id.host, id.pid, id.boot, randomHex(6))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// preparedCache keeps recently rendered messages: a post's 200 send tasks
+// render it once, not 200 times.
+type preparedCache struct {
+	mu      sync.Mutex
+	entries map[store.BatchRef]*mail.Prepared // keyed with Batch 0
+	order   []store.BatchRef
+}
+
+const preparedCacheSize = 8
+
+func (c *preparedCache) get(k store.BatchRef) *mail.Prepared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[k]
+}
+
+func (c *preparedCache) put(k store.BatchRef, p *mail.Prepared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[store.BatchRef]*mail.Prepared)
+	}
+	if _, ok := c.entries[k]; !ok {
+		c.order = append(c.order, k)
+	}
+	c.entries[k] = p
+	if len(c.order) > preparedCacheSize {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+// backoff is the delay before attempt n+1 after n failed attempts.
+func (o Options) backoff(n int) time.Duration {
+	d := o.RetryBase
+	for i := 1; i < n && d < o.RetryMax; i++ {
+		d *= 3
+	}
+	return min(d, o.RetryMax)
+}
