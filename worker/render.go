@@ -96,7 +96,7 @@ func (w *Worker) recipient(b store.BatchRef, c store.Claimed) mail.Recipient {
 	return mail.Recipient{
 		Address:   c.Recipient,
 		Name:      c.Name,
-		MessageID: fmt.Sprintf("d%d.%s%d", c.ID, b.Kind, b.SourceID),
+		MessageID: fmt.Sprintf("d%d.%s%d.%s", c.ID, b.Kind, b.SourceID, w.Instance),
 		Values: []string{
 			w.Links.Token(links.Unsubscribe, c.SubscriberID),
 			w.Links.Token(links.Preferences, c.SubscriberID),

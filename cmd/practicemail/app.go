@@ -150,7 +150,12 @@ func (a *App) buildWorker(o worker.Options) error {
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
 	}
+	instance, err := a.DB.InstanceID(context.Background())
+	if err != nil {
+		return err
+	}
 	w := worker.New(o)
+	w.Instance = instance
 	w.DB, w.Queue, w.Inspector, w.Mail, w.Templates, w.Links, w.Log = a.DB, a.Queue, a.Inspector, a.Mail, eng, signer, a.Log
 	w.Fetcher = feeds.NewFetcher(feeds.FetcherOptions{UserAgent: feeds.UserAgent(version)})
 	p := a.Config.Practice

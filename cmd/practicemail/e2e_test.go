@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -85,6 +86,9 @@ func testSpine(t *testing.T, engine string) {
 	if n := h.smtp.Count(); n != 2200 {
 		t.Fatalf("SMTP server got %d messages, want 2200", n)
 	}
+	if os.Getenv("PRACTICEMAIL_TEST_DUMP") != "" {
+		t.Log(h.logs.String())
+	}
 	if d := cmp.Diff(map[string]int64{store.PostBaseline: 3, store.PostSent: 11}, h.posts()); d != "" {
 		t.Fatalf("posts (-want +got):\n%s", d)
 	}
@@ -135,3 +139,4 @@ func checkMessages(t *testing.T, msgs []mailtest.Message, want []string, it item
 		}
 	}
 }
+

@@ -22,7 +22,13 @@ import (
 
 // redisDB is this package's own Redis database number, so that its queues
 // never mix with another package's tests running at the same time.
-const redisDB = 10
+// PRACTICEMAIL_TEST_REDIS_DB picks another, to run two copies side by side.
+var redisDB = func() int {
+	if n, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB")); err == nil {
+		return n
+	}
+	return 10
+}()
 
 // testRedis returns the URL of an emptied Redis database for this package,
 // failing under CI=true (skipping otherwise) when no Redis answers.

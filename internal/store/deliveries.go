@@ -66,14 +66,29 @@ func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) (in
 	return res.RowsAffected()
 }
 
-// ReleaseLease puts owner's unfinished rows back in the queue, due at once.
-func (db *DB) ReleaseLease(ctx context.Context, owner string) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL
-		WHERE state = 'sending' AND lease_owner = ?`, owner)
+// ReleaseLease puts owner's unfinished rows back in the queue, due at next
+// (at once when next is zero). They were never tried, so their attempt does
+// not count.
+func (db *DB) ReleaseLease(ctx context.Context, owner string, next time.Time) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL,
+		attempts = attempts - 1, next_attempt_at = CASE WHEN ? > next_attempt_at THEN ? ELSE next_attempt_at END
+		WHERE state = 'sending' AND lease_owner = ?`, next.UnixMilli(), next.UnixMilli(), owner)
 	if err != nil {
 		return 0, fmt.Errorf("release lease: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// BatchDue returns the earliest next attempt among b's queued rows, and false
+// when it has none.
+func (db *DB) BatchDue(ctx context.Context, b BatchRef) (time.Time, bool, error) {
+	var due sql.NullInt64
+	err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM deliveries
+		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued'`, b.Kind, b.SourceID, b.Batch).Scan(&due)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("batch due: %w", err)
+	}
+	return time.UnixMilli(due.Int64).UTC(), due.Valid, nil
 }
 
 // LeaseOwners lists the owners currently holding rows in state sending.
@@ -116,7 +131,9 @@ func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error)
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
 	}
+	unlock := db.lockWrites()
 	res, err := st.ExecContext(ctx, o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	unlock()
 	if err != nil {
 		return false, fmt.Errorf("record delivery %d: %w", o.ID, err)
 	}
@@ -166,12 +183,13 @@ func (db *DB) countBounce(ctx context.Context, deliveryID int64) error {
 // OpenBatch is a batch with work left: rows queued, or leased past expiry.
 type OpenBatch struct {
 	BatchRef
-	Due time.Time // the earliest next attempt among its queued rows
+	Due time.Time // when its earliest row became due (zero for an expired lease)
 }
 
 // OpenBatches lists batches with rows still to send, for the reconciler.
 func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
-	rows, err := db.query(ctx, `SELECT kind, source_id, batch, MIN(CASE WHEN state = 'queued' THEN next_attempt_at ELSE 0 END)
+	rows, err := db.query(ctx, `SELECT kind, source_id, batch,
+		MIN(CASE WHEN state <> 'queued' THEN 0 WHEN next_attempt_at > created_at THEN next_attempt_at ELSE created_at END)
 		FROM deliveries WHERE state = 'queued' OR (state = 'sending' AND lease_until < ?)
 		GROUP BY kind, source_id, batch ORDER BY kind, source_id, batch`, db.nowMS())
 	if err != nil {

@@ -172,6 +172,7 @@ func (db *DB) PostsInState(ctx context.Context, state string, feedID int64) ([]P
 // ApproveHeld moves a feed's held posts (every feed's, for feedID 0) to new and
 // returns their IDs.
 func (db *DB) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
+	defer db.lockWrites()()
 	rows, err := db.query(ctx, `UPDATE posts SET state = 'new', updated_at = ?
 		WHERE state = 'held' AND (? = 0 OR feed_id = ?) RETURNING id`, db.nowMS(), feedID, feedID)
 	if err != nil {

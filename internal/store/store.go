@@ -25,6 +25,12 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 
+	// writeMu serialises this process's writes on SQLite, which allows one
+	// writer at a time: waiting here is cheap, while SQLite's own busy handler
+	// sleeps for up to 100 ms between tries. Other processes still meet the
+	// busy timeout. Unused on PostgreSQL.
+	writeMu sync.Mutex
+
 	prepMu sync.Mutex
 	record *sql.Stmt // see recordStmt
 
@@ -71,7 +77,17 @@ func (db *DB) nowMS() int64 { return db.Now().UnixMilli() }
 func (db *DB) q(query string) string { return db.dialect.rebind(query) }
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer db.lockWrites()()
 	return db.db.ExecContext(ctx, db.q(query), args...)
+}
+
+// lockWrites takes the SQLite write lock and returns its release.
+func (db *DB) lockWrites() func() {
+	if db.dialect.name != "sqlite" {
+		return func() {}
+	}
+	db.writeMu.Lock()
+	return db.writeMu.Unlock
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
@@ -84,6 +100,7 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // tx runs fn in a transaction, committing if fn returns nil.
 func (db *DB) tx(ctx context.Context, fn func(*Tx) error) error {
+	defer db.lockWrites()()
 	sqltx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

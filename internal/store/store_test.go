@@ -243,7 +243,7 @@ func TestClaimLeaseRecord(t *testing.T) {
 		}
 		owners, err := db.LeaseOwners(ctx)
 		must(t, err)
-		released, err := db.ReleaseLease(ctx, "b")
+		released, err := db.ReleaseLease(ctx, "b", time.Time{})
 		must(t, err)
 		if cmp.Diff([]string{"b"}, owners) != "" || released != 2 {
 			t.Fatalf("owners %v released %d", owners, released)
@@ -336,4 +336,16 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestInstanceIDIsStable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, err := db.InstanceID(ctx)
+		must(t, err)
+		b, err := db.InstanceID(ctx)
+		must(t, err)
+		if a != b || len(a) != 10 {
+			t.Fatalf("InstanceID = %q then %q; want one stable 10-hex-digit ID", a, b)
+		}
+	})
 }
