@@ -32,6 +32,9 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	}
 	owner := w.identity.owner()
 	l := newLease(w.DB, owner, w.Options.Lease)
+	if w.renewHook != nil {
+		l.renew = w.renewHook
+	}
 	rows, err := w.DB.Claim(ctx, b, owner, l.until())
 	if err != nil {
 		return err

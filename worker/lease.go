@@ -14,7 +14,7 @@ import (
 // sending a safety margin before that moment unless a renewal has pushed it
 // further, so a slow but live sender and its successor never overlap.
 type lease struct {
-	db    *store.DB
+	renew func(ctx context.Context, owner string, until time.Time) (int64, error)
 	owner string
 	dur   time.Duration
 
@@ -23,7 +23,7 @@ type lease struct {
 }
 
 func newLease(db *store.DB, owner string, dur time.Duration) *lease {
-	return &lease{db: db, owner: owner, dur: dur}
+	return &lease{renew: db.RenewLease, owner: owner, dur: dur}
 }
 
 // until is the lease end to store, and starts the local deadline.
@@ -62,7 +62,7 @@ func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
 			case <-t.C:
 			}
 			start := time.Now()
-			if _, err := l.db.RenewLease(ctx, l.owner, start.Add(l.dur)); err != nil {
+			if _, err := l.renew(ctx, l.owner, start.Add(l.dur)); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("lease_renew_failed", "error", err)
 				}

@@ -86,6 +86,8 @@ type Worker struct {
 
 	identity identity
 	prepared preparedCache
+	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
+	renewHook func(ctx context.Context, owner string, until time.Time) (int64, error)
 }
 
 // New returns a Worker; fill the exported fields it leaves nil before use.

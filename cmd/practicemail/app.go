@@ -174,7 +174,7 @@ func (a *App) linkKey() ([]byte, error) {
 	if k := a.Config.Secrets.LinkKey; k != "" {
 		return []byte(k), nil
 	}
-	path := filepath.Join(filepath.Dir(filepath.Clean(a.Config.SMTP.OutboxDir)), "dev-link.key")
+	path := filepath.Join(a.dataDir(), "dev-link.key")
 	if b, err := os.ReadFile(path); err == nil && len(b) >= links.MinKeyLen {
 		return b, nil
 	}
@@ -188,6 +188,12 @@ func (a *App) linkKey() ([]byte, error) {
 	}
 	a.Log.Warn("generated_development_link_key", "path", path, "hint", "set secrets.link_key before going public")
 	return b, nil
+}
+
+// dataDir is where practicemail keeps local files of its own: the directory
+// holding the outbox (data/ by default).
+func (a *App) dataDir() string {
+	return filepath.Dir(filepath.Clean(a.Config.SMTP.OutboxDir))
 }
 
 // Close releases everything, in reverse order of opening.

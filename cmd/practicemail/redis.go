@@ -19,11 +19,11 @@ import (
 )
 
 // localRedis is where a Redis is looked for when redis.url is empty.
-const localRedis = "127.0.0.1:6379"
+var localRedis = "127.0.0.1:6379"
 
 // openRedis connects to redis.url; without one, to a Redis on 127.0.0.1:6379
 // if it answers; else to a private redis-server started as a child, keeping
-// its data (append-only file) under data/redis.
+// its data (append-only file) in redis/ beside the outbox (data/redis by default).
 func (a *App) openRedis(ctx context.Context) error {
 	url := a.Config.Redis.URL
 	switch {
@@ -32,7 +32,7 @@ func (a *App) openRedis(ctx context.Context) error {
 	case answers(localRedis):
 		url, a.redisDesc = "redis://"+localRedis+"/0", "redis://"+localRedis+" (found running)"
 	default:
-		child, err := startRedisChild(ctx, filepath.Join("data", "redis"))
+		child, err := startRedisChild(ctx, filepath.Join(a.dataDir(), "redis"))
 		if err != nil {
 			return err
 		}

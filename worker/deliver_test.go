@@ -1,0 +1,238 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
+	"github.com/practicemail/practicemail/templates"
+)
+
+// sendLog records every send of every worker, in order, with its time span.
+type sendLog struct {
+	mu    sync.Mutex
+	sends []sendRecord
+}
+
+type sendRecord struct {
+	worker, to string
+	start, end time.Time
+}
+
+// fakeSender is a sender whose speed the test sets: it stands in for an SMTP
+// server only to make a send slow at an exact moment.
+type fakeSender struct {
+	name  string
+	log   *sendLog
+	delay func(to string) time.Duration
+}
+
+func (f *fakeSender) SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient) (string, error) {
+	if _, err := msg.AppendTo(nil, r); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	select {
+	case <-time.After(f.delay(to)):
+	case <-ctx.Done():
+		return "", &mail.SendError{Stage: "data", Temporary: true, Err: ctx.Err()}
+	}
+	f.log.mu.Lock()
+	f.log.sends = append(f.log.sends, sendRecord{f.name, to, start, time.Now()})
+	f.log.mu.Unlock()
+	return "250 ok", nil
+}
+
+func (l *sendLog) perRecipient() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for _, s := range l.sends {
+		out[s.to]++
+	}
+	return out
+}
+
+// testWorker returns a worker on db whose mail goes to a fakeSender.
+func testWorker(t *testing.T, db *store.DB, q *asynq.Client, name string, log *sendLog, delay func(string) time.Duration) *Worker {
+	t.Helper()
+	eng, err := templates.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := links.NewSigner("https://mail.example", []byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(Options{Lease: 600 * time.Millisecond, RetryBase: 100 * time.Millisecond})
+	w.DB, w.Queue, w.Templates, w.Links = db, q, eng, signer
+	w.Mail = &fakeSender{name: name, log: log, delay: delay}
+	w.Log = slog.New(slog.DiscardHandler)
+	w.Practice = Practice{Name: "Stillpoint", From: "Stillpoint <hello@stillpoint.example>", PostalAddress: "1 Main St", TimeZone: time.UTC}
+	return w
+}
+
+// batchOf20 seeds a post and 20 subscribers and writes them as one batch.
+func batchOf20(t *testing.T, db *store.DB) store.BatchRef {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := db.FeedByName(ctx, "blog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.SavePoll(ctx, f.ID, store.PollOutcome{Next: time.Now(), New: []store.Post{{
+		Key: "guid:1", Title: "Hello", URL: "https://blog.example/1", Content: "<p>Hi</p>", Hash: "h"}}})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("save poll: %v %v", ids, err)
+	}
+	for i := range 20 {
+		if _, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: fmt.Sprintf("p%d@example.com", i), Confirmed: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := db.FanOut(ctx, store.KindPost, ids[0], store.TopicPosts, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Batch
+}
+
+func testQueue(t *testing.T) *asynq.Client {
+	t.Helper()
+	n := 11
+	if v, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB_WORKER")); err == nil {
+		n = v
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: n})
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
+	}
+	rdb.FlushDB(context.Background())
+	t.Cleanup(func() { rdb.Close() })
+	return asynq.NewClientFromRedisClient(rdb)
+}
+
+func deliverTask(b store.BatchRef) *asynq.Task { return NewDeliverTask(b, "") }
+
+// A sender stuck on one slow message keeps renewing its lease: another
+// sender trying the same batch meanwhile gets nothing, and everyone gets
+// exactly one message.
+func TestSlowLiveSenderKeepsItsBatch(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	q := testQueue(t)
+	b := batchOf20(t, db)
+	log := &sendLog{}
+	a := testWorker(t, db, q, "a", log, func(to string) time.Duration {
+		if to == "p3@example.com" {
+			return 1500 * time.Millisecond // 2.5 leases
+		}
+		return 5 * time.Millisecond
+	})
+	other := testWorker(t, db, q, "b", log, func(string) time.Duration { return 5 * time.Millisecond })
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- a.handleDeliver(ctx, deliverTask(b)) }()
+	time.Sleep(100 * time.Millisecond)
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("a: %v", err)
+			}
+			running = false
+		case <-time.After(50 * time.Millisecond):
+			if err := other.handleDeliver(ctx, deliverTask(b)); err != nil {
+				t.Fatalf("b: %v", err)
+			}
+		}
+	}
+	for to, n := range log.perRecipient() {
+		if n != 1 {
+			t.Errorf("%s got %d messages", to, n)
+		}
+	}
+	for _, s := range log.sends {
+		if s.worker != "a" {
+			t.Fatalf("b sent to %s while a held the batch", s.to)
+		}
+	}
+	if len(log.sends) != 20 {
+		t.Fatalf("%d sends, want 20", len(log.sends))
+	}
+}
+
+// A sender whose lease renewals fail stops before its lease runs out in SQL,
+// so the sender that takes the batch over never overlaps with it.
+func TestSenderWithFailingRenewalsStopsBeforeTakeover(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	q := testQueue(t)
+	b := batchOf20(t, db)
+	log := &sendLog{}
+	a := testWorker(t, db, q, "a", log, func(string) time.Duration { return 60 * time.Millisecond })
+	a.renewHook = func(context.Context, string, time.Time) (int64, error) { return 0, errors.New("database unreachable") }
+	other := testWorker(t, db, q, "b", log, func(string) time.Duration { return 5 * time.Millisecond })
+	ctx := context.Background()
+	if err := a.handleDeliver(ctx, deliverTask(b)); err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	aSent := len(log.sends)
+	if aSent == 0 || aSent == 20 {
+		t.Fatalf("a sent %d of 20 with a 600ms lease it could not renew; want it to stop part-way", aSent)
+	}
+	if err := other.handleDeliver(ctx, deliverTask(b)); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	var lastA, firstB time.Time
+	for _, s := range log.sends {
+		if s.worker == "a" && s.end.After(lastA) {
+			lastA = s.end
+		}
+		if s.worker == "b" && (firstB.IsZero() || s.start.Before(firstB)) {
+			firstB = s.start
+		}
+	}
+	if !firstB.After(lastA) {
+		t.Fatalf("b started sending at %v, before a's last send ended at %v", firstB, lastA)
+	}
+	counts := log.perRecipient()
+	if len(counts) != 20 {
+		t.Fatalf("%d recipients reached, want 20", len(counts))
+	}
+	for to, n := range counts {
+		if n != 1 {
+			t.Errorf("%s got %d messages", to, n)
+		}
+	}
+}
+
+func TestDeadOnThisHost(t *testing.T) {
+	me := identity{host: "h1", pid: os.Getpid(), boot: "aaaa"}
+	for owner, want := range map[string]bool{
+		fmt.Sprintf("h1/%d/aaaa/x", os.Getpid()):  false, // this very process
+		fmt.Sprintf("h1/%d/bbbb/x", os.Getpid()):  true,  // an earlier life of our PID (container PID 1)
+		"h1/999999999/cccc/x":                     true,  // no such process
+		fmt.Sprintf("h1/%d/cccc/x", os.Getppid()): false, // alive: our parent
+		"h2/999999999/cccc/x":                     false, // another host: wait for the lease
+		"garbage":                                 false,
+	} {
+		if got := me.deadOnThisHost(owner); got != want {
+			t.Errorf("deadOnThisHost(%q) = %v, want %v", owner, got, want)
+		}
+	}
+}
