@@ -51,6 +51,9 @@ func Import(ctx context.Context, db *store.DB, r io.Reader, o Options) (*Summary
 			o.Progress(done, len(rows))
 		}
 	}
+	if err := im.flush(ctx); err != nil {
+		return im.sum, err
+	}
 	if o.Progress != nil {
 		o.Progress(len(rows), len(rows))
 	}
@@ -68,7 +71,13 @@ type importer struct {
 
 	stayed int // existing people whose status the store kept unsubscribed, bounced or complained
 	badTZ  int // time zones dropped because they are unknown
+
+	batch []store.NewSubscriber // good rows waiting to be written
+	lines []int                 // their line numbers
 }
+
+// batchSize is how many people one transaction writes.
+const batchSize = 500
 
 func (im *importer) add(ctx context.Context, rw row) error {
 	raw := field(rw.fields, im.cols.email)
@@ -77,19 +86,35 @@ func (im *importer) add(ctx context.Context, rw row) error {
 		im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: rw.line, Email: raw, Reason: reason})
 		return nil
 	}
-	res, err := im.db.AddSubscriber(ctx, im.subscriber(rw.fields, email))
+	im.batch = append(im.batch, im.subscriber(rw.fields, email))
+	im.lines = append(im.lines, rw.line)
+	if len(im.batch) >= batchSize {
+		return im.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the waiting rows in one transaction and counts the results.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	results, err := im.db.AddSubscribers(ctx, im.batch)
 	if err != nil {
-		return fmt.Errorf("import line %d: %w", rw.line, err)
+		return fmt.Errorf("import lines %d-%d: %w", im.lines[0], im.lines[len(im.lines)-1], err)
 	}
-	if res.Created {
-		im.sum.Added++
-	} else {
-		im.sum.Updated++
+	for _, res := range results {
+		if res.Created {
+			im.sum.Added++
+		} else {
+			im.sum.Updated++
+		}
+		switch res.Status {
+		case store.StatusUnsubscribed, store.StatusBounced, store.StatusComplained:
+			im.stayed++
+		}
 	}
-	switch res.Status {
-	case store.StatusUnsubscribed, store.StatusBounced, store.StatusComplained:
-		im.stayed++
-	}
+	im.batch, im.lines = im.batch[:0], im.lines[:0]
 	return nil
 }
 

@@ -82,10 +82,43 @@ type AddResult struct {
 // reactivates someone who unsubscribed, bounced or complained: that takes their
 // own new consent, not an import.
 func (db *DB) AddSubscriber(ctx context.Context, n NewSubscriber) (AddResult, error) {
-	email, err := NormalizeEmail(n.Email)
+	res, err := db.AddSubscribers(ctx, []NewSubscriber{n})
 	if err != nil {
 		return AddResult{}, err
 	}
+	return res[0], nil
+}
+
+// AddSubscribers is AddSubscriber for many people in one transaction: an
+// import of thousands commits once per batch, not once per person.
+func (db *DB) AddSubscribers(ctx context.Context, ns []NewSubscriber) ([]AddResult, error) {
+	emails := make([]string, len(ns))
+	for i, n := range ns {
+		e, err := NormalizeEmail(n.Email)
+		if err != nil {
+			return nil, err
+		}
+		emails[i] = e
+	}
+	out := make([]AddResult, len(ns))
+	err := db.tx(ctx, func(tx *Tx) error {
+		now := db.nowMS()
+		for i, n := range ns {
+			r, err := tx.addSubscriber(ctx, emails[i], n, now)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add subscriber: %w", err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) addSubscriber(ctx context.Context, email string, n NewSubscriber, now int64) (AddResult, error) {
 	if len(n.Topics) == 0 {
 		n.Topics = []string{TopicPosts}
 	}
@@ -94,36 +127,29 @@ func (db *DB) AddSubscriber(ctx context.Context, n NewSubscriber) (AddResult, er
 		status = StatusActive
 	}
 	var res AddResult
-	err = db.tx(ctx, func(tx *Tx) error {
-		now := db.nowMS()
-		var one int
-		err := tx.queryRow(ctx, `SELECT 1 FROM subscribers WHERE email = ?`, email).Scan(&one)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		res.Created = errors.Is(err, sql.ErrNoRows)
-		err = tx.queryRow(ctx, `INSERT INTO subscribers (email, name, status, time_zone, consent_source, consent_at, confirmed_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (email) DO UPDATE SET
-				name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE subscribers.name END,
-				status = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active' THEN 'active' ELSE subscribers.status END,
-				updated_at = excluded.updated_at
-			RETURNING id, status`,
-			email, n.Name, status, n.TimeZone, n.ConsentSource, now, confirmedAt(n.Confirmed, now), now, now).
-			Scan(&res.ID, &res.Status)
-		if err != nil {
-			return err
-		}
-		for _, t := range n.Topics {
-			if _, err := tx.exec(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?)
-				ON CONFLICT DO NOTHING`, t, res.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM subscribers WHERE email = ?`, email).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return res, err
+	}
+	res.Created = errors.Is(err, sql.ErrNoRows)
+	err = tx.queryRow(ctx, `INSERT INTO subscribers (email, name, status, time_zone, consent_source, consent_at, confirmed_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (email) DO UPDATE SET
+			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE subscribers.name END,
+			status = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active' THEN 'active' ELSE subscribers.status END,
+			updated_at = excluded.updated_at
+		RETURNING id, status`,
+		email, n.Name, status, n.TimeZone, n.ConsentSource, now, confirmedAt(n.Confirmed, now), now, now).
+		Scan(&res.ID, &res.Status)
 	if err != nil {
-		return AddResult{}, fmt.Errorf("add subscriber: %w", err)
+		return res, err
+	}
+	for _, t := range n.Topics {
+		if _, err := tx.exec(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?)
+			ON CONFLICT DO NOTHING`, t, res.ID); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
