@@ -116,20 +116,21 @@ func (w *Worker) handleFeedPoll(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	feeds, err := w.DB.Feeds(ctx)
+	f, err := w.DB.FeedByID(ctx, p.FeedID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // removed from the configuration since
+	}
 	if err != nil {
 		return err
 	}
-	for _, f := range feeds {
-		if f.ID != p.FeedID || !f.Enabled || f.NextPollAt.UnixMilli() > p.Due {
-			continue
-		}
-		rep, err := w.PollFeed(ctx, f)
-		if err != nil {
-			return err
-		}
-		w.Log.Info("feed_polled", "feed", f.Name, "result", rep.Summary())
+	if !f.Enabled || f.NextPollAt.UnixMilli() > p.Due {
+		return nil
 	}
+	rep, err := w.PollFeed(ctx, *f)
+	if err != nil {
+		return err
+	}
+	w.Log.Info("feed_polled", "feed", f.Name, "result", rep.Summary())
 	return nil
 }
 

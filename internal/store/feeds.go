@@ -96,12 +96,21 @@ func (db *DB) feeds(ctx context.Context, q string, args ...any) ([]Feed, error) 
 
 // FeedByName returns the feed called name, or ErrNotFound.
 func (db *DB) FeedByName(ctx context.Context, name string) (*Feed, error) {
-	f, err := scanFeed(db.queryRow(ctx, `SELECT `+feedColumns+` FROM feeds WHERE name = ?`, name))
+	return db.feed(ctx, name, `name = ?`, name)
+}
+
+// FeedByID returns the feed with that ID, or ErrNotFound.
+func (db *DB) FeedByID(ctx context.Context, id int64) (*Feed, error) {
+	return db.feed(ctx, fmt.Sprint(id), `id = ?`, id)
+}
+
+func (db *DB) feed(ctx context.Context, desc, where string, arg any) (*Feed, error) {
+	f, err := scanFeed(db.queryRow(ctx, `SELECT `+feedColumns+` FROM feeds WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("feed %q: %w", name, ErrNotFound)
+		return nil, fmt.Errorf("feed %s: %w", desc, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("feed %q: %w", name, err)
+		return nil, fmt.Errorf("feed %s: %w", desc, err)
 	}
 	return f, nil
 }
