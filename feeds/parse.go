@@ -119,12 +119,11 @@ func describeParseError(doc []byte, baseURL string, err error) error {
 		}
 		return fmt.Errorf("%w: the document is not RSS, Atom or JSON Feed", ErrNotFeed)
 	case errors.As(err, &xmlErr):
-		return fmt.Errorf("%w: the XML is cut short or garbled (line %d: %s): %w",
-			ErrMalformed, xmlErr.Line, xmlErr.Msg, err)
+		return fmt.Errorf("%w: the XML is cut short or garbled (line %d: %s)", ErrMalformed, xmlErr.Line, xmlErr.Msg)
 	case errors.As(err, &jsonErr):
-		return fmt.Errorf("%w: the JSON is cut short or garbled (%s): %w", ErrMalformed, jsonErr.Error(), err)
+		return fmt.Errorf("%w: the JSON is cut short or garbled (%s)", ErrMalformed, jsonErr.Error())
 	}
-	return fmt.Errorf("%w: %s: %w", ErrMalformed, oneLine(err.Error()), err)
+	return fmt.Errorf("%w: %s", ErrMalformed, oneLine(err.Error()))
 }
 
 // htmlPageError reports a web page given as a feed, naming the feed the page

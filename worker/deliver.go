@@ -47,7 +47,9 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		// Whatever was not sent goes back, also when we are shutting down.
 		next := time.Time{}
 		if s.connDown {
-			next = w.DB.Now().Add(w.Options.backoff(s.worstAttempt))
+			next = w.DB.Now().Add(w.outageBackoff())
+		} else if s.sent > 0 {
+			w.outageSince.Store(0)
 		}
 		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), owner, next); err != nil {
 			return err
@@ -68,7 +70,21 @@ func (w *Worker) scheduleNextRound(ctx context.Context, b store.BatchRef) error 
 	if err != nil || !ok {
 		return err
 	}
-	return w.enqueue(ctx, NewDeliverTask(b, fmt.Sprintf("r%d", due.UnixMilli())), asynq.ProcessAt(due))
+	// asynq keeps schedule times in whole seconds and releases a task up to a
+	// second early: round up, or the round finds nothing due yet. The ID
+	// carries the time it is made at, so it never collides with the round
+	// that is scheduling it.
+	due = wholeSecondAfter(due)
+	id := fmt.Sprintf("r%d.%d", due.Unix(), time.Now().UnixMilli())
+	return w.enqueue(ctx, NewDeliverTask(b, id), asynq.ProcessAt(due))
+}
+
+// wholeSecondAfter rounds t up to a whole second.
+func wholeSecondAfter(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // batchSend is one run over the claimed rows of a batch.
@@ -81,10 +97,9 @@ type batchSend struct {
 	aud   audience
 	from  string // envelope sender
 
-	eligible     map[int64]bool
-	checkedAt    time.Time
-	connDown     bool // the server could not be reached: stop and back off
-	worstAttempt int
+	eligible  map[int64]bool
+	checkedAt time.Time
+	connDown  bool // the server could not be reached: stop and back off
 
 	sent, retry, failed, suppressed int
 }
@@ -110,6 +125,11 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 			if err != nil {
 				return err
 			}
+			if s.connDown {
+				// The server was not reached: the row goes back with the rest,
+				// its attempt not counted, so an outage fails nobody.
+				return nil
+			}
 		} else {
 			o = store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
 		}
@@ -122,9 +142,6 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 			return errLeaseLost
 		}
 		s.count(o.State)
-		if s.connDown {
-			return nil
-		}
 	}
 	return nil
 }
@@ -167,14 +184,27 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed) (store.Outcome, e
 	if ctx.Err() != nil {
 		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
 	}
-	s.worstAttempt = max(s.worstAttempt, r.Attempts)
-	s.connDown = se.Code == 0
+	if se.Code == 0 {
+		s.connDown = true
+		return store.Outcome{}, nil
+	}
 	if r.Attempts >= s.w.Options.MaxAttempts {
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, MessageID: id,
 			Reply: fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, se.Error())}, nil
 	}
 	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
+}
+
+// outageBackoff is how long to wait after the mail server could not be
+// reached: half as long as it has been unreachable so far, between
+// RetryBase and RetryMax. Every batch of the process shares the outage, so
+// an hour-long one costs a few tries an hour, not one per batch per minute.
+func (w *Worker) outageBackoff() time.Duration {
+	now := time.Now().UnixNano()
+	w.outageSince.CompareAndSwap(0, now)
+	down := time.Duration(now - w.outageSince.Load())
+	return min(max(down/2, w.Options.RetryBase), w.Options.RetryMax)
 }
 
 func (s *batchSend) count(state string) {

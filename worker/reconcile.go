@@ -72,7 +72,7 @@ func (w *Worker) ensure(ctx context.Context, t *asynq.Task, queue string, since 
 	id := taskID(t)
 	var opts []asynq.Option
 	if since.After(time.Now()) {
-		opts = append(opts, asynq.ProcessAt(since))
+		opts = append(opts, asynq.ProcessAt(wholeSecondAfter(since)))
 	}
 	_, err := w.Queue.EnqueueContext(ctx, t, opts...)
 	if err == nil {

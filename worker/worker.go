@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -84,8 +85,9 @@ type Worker struct {
 	// Instance is this database's ID (store.DB.InstanceID), part of every Message-ID.
 	Instance string
 
-	identity identity
-	prepared preparedCache
+	identity    identity
+	prepared    preparedCache
+	outageSince atomic.Int64 // unix ns when the mail server stopped answering; 0 when it answers
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
 	renewHook func(ctx context.Context, owner string, until time.Time) (int64, error)
 }
