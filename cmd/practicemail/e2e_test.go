@@ -139,4 +139,3 @@ func checkMessages(t *testing.T, msgs []mailtest.Message, want []string, it item
 		}
 	}
 }
-
