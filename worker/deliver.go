@@ -31,7 +31,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	owner := w.identity.owner()
-	l := newLease(w.DB, owner, w.Options.Lease)
+	l := newLease(w.DB, b, owner, w.Options.Lease)
 	if w.renewHook != nil {
 		l.renew = w.renewHook
 	}
@@ -51,7 +51,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		} else if s.sent > 0 {
 			w.outageSince.Store(0)
 		}
-		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), owner, next); err != nil {
+		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), b, owner, next); err != nil {
 			return err
 		}
 		w.Log.Info("batch_sent", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
@@ -119,30 +119,54 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 		if err != nil {
 			return err
 		}
-		var o store.Outcome
-		if ok {
-			o, err = s.send(ctx, r)
-			if err != nil {
+		if !ok {
+			o := store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
+			if err := s.record(ctx, o); err != nil {
 				return err
 			}
-			if s.connDown {
-				// The server was not reached: the row goes back with the rest,
-				// its attempt not counted, so an outage fails nobody.
-				return nil
-			}
-		} else {
-			o = store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
+			continue
 		}
-		// Record even when ctx was cancelled just after the server said 250.
-		held, err := s.w.DB.Record(context.WithoutCancel(ctx), s.owner, o)
-		if err != nil {
+		if err := s.sendAndRecord(ctx, r); err != nil || s.connDown {
+			// After a connection failure the row goes back with the rest,
+			// its attempt not counted, so an outage fails nobody.
 			return err
 		}
-		if !held {
-			return errLeaseLost
-		}
-		s.count(o.State)
 	}
+	return nil
+}
+
+// sendAndRecord sends one row and records its outcome, holding one of the
+// process's in-flight slots from before the send until the outcome is
+// written: however many tasks send at once, a crash can leave at most
+// Options.InFlight messages sent but unrecorded.
+func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
+	select {
+	case s.w.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.w.inFlight }()
+	if !s.lease.valid() { // the wait for a slot may have been long
+		return errLeaseLost
+	}
+	o, err := s.send(ctx, r)
+	if err != nil || s.connDown {
+		return err
+	}
+	return s.record(ctx, o)
+}
+
+// record writes an outcome while the lease holds, even when ctx was
+// cancelled just after the server said 250.
+func (s *batchSend) record(ctx context.Context, o store.Outcome) error {
+	held, err := s.w.DB.Record(context.WithoutCancel(ctx), s.owner, o)
+	if err != nil {
+		return err
+	}
+	if !held {
+		return errLeaseLost
+	}
+	s.count(o.State)
 	return nil
 }
 

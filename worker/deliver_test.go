@@ -185,7 +185,9 @@ func TestSenderWithFailingRenewalsStopsBeforeTakeover(t *testing.T) {
 	b := batchOf20(t, db)
 	log := &sendLog{}
 	a := testWorker(t, db, q, "a", log, func(string) time.Duration { return 60 * time.Millisecond })
-	a.renewHook = func(context.Context, string, time.Time) (int64, error) { return 0, errors.New("database unreachable") }
+	a.renewHook = func(context.Context, store.BatchRef, string, time.Time) (int64, error) {
+		return 0, errors.New("database unreachable")
+	}
 	other := testWorker(t, db, q, "b", log, func(string) time.Duration { return 5 * time.Millisecond })
 	ctx := context.Background()
 	if err := a.handleDeliver(ctx, deliverTask(b)); err != nil {

@@ -14,7 +14,8 @@ import (
 // sending a safety margin before that moment unless a renewal has pushed it
 // further, so a slow but live sender and its successor never overlap.
 type lease struct {
-	renew func(ctx context.Context, owner string, until time.Time) (int64, error)
+	renew func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
+	batch store.BatchRef
 	owner string
 	dur   time.Duration
 
@@ -22,8 +23,8 @@ type lease struct {
 	deadline time.Time // local: stop sending after this
 }
 
-func newLease(db *store.DB, owner string, dur time.Duration) *lease {
-	return &lease{renew: db.RenewLease, owner: owner, dur: dur}
+func newLease(db *store.DB, b store.BatchRef, owner string, dur time.Duration) *lease {
+	return &lease{renew: db.RenewLease, batch: b, owner: owner, dur: dur}
 }
 
 // until is the lease end to store, and starts the local deadline.
@@ -62,7 +63,7 @@ func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
 			case <-t.C:
 			}
 			start := time.Now()
-			if _, err := l.renew(ctx, l.owner, start.Add(l.dur)); err != nil {
+			if _, err := l.renew(ctx, l.batch, l.owner, start.Add(l.dur)); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("lease_renew_failed", "error", err)
 				}

@@ -129,7 +129,7 @@ func (w *Worker) reclaimDead(ctx context.Context) error {
 		if !w.identity.deadOnThisHost(o) {
 			continue
 		}
-		n, err := w.DB.ReleaseLease(ctx, o, time.Time{})
+		n, err := w.DB.ReleaseOwner(ctx, o)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,10 @@ type Options struct {
 	RetryBase   time.Duration // first retry delay after a temporary failure [1m]
 	RetryMax    time.Duration // longest retry delay [6h]
 	MaxAttempts int           // tries before a temporarily failing delivery is failed [10]
+	// InFlight is how many messages may be sent but not yet recorded at
+	// once, across all send tasks of the process: a crash duplicates at
+	// most this many. Set it to smtp.connections. [4]
+	InFlight int
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +69,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 4
 	}
 	return o
 }
@@ -87,14 +94,16 @@ type Worker struct {
 
 	identity    identity
 	prepared    preparedCache
-	outageSince atomic.Int64 // unix ns when the mail server stopped answering; 0 when it answers
+	outageSince atomic.Int64  // unix ns when the mail server stopped answering; 0 when it answers
+	inFlight    chan struct{} // slots for sent-but-unrecorded messages (Options.InFlight)
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
-	renewHook func(ctx context.Context, owner string, until time.Time) (int64, error)
+	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
 
 // New returns a Worker; fill the exported fields it leaves nil before use.
 func New(o Options) *Worker {
-	return &Worker{Options: o.withDefaults(), identity: newIdentity(), Log: slog.Default()}
+	o = o.withDefaults()
+	return &Worker{Options: o, identity: newIdentity(), Log: slog.Default(), inFlight: make(chan struct{}, o.InFlight)}
 }
 
 // identity names this process in lease owners: host/pid/boot, plus a nonce per

@@ -154,6 +154,9 @@ func (a *App) buildWorker(o worker.Options) error {
 	if err != nil {
 		return err
 	}
+	if o.InFlight == 0 {
+		o.InFlight = a.Config.SMTP.Connections
+	}
 	w := worker.New(o)
 	w.Instance = instance
 	w.DB, w.Queue, w.Inspector, w.Mail, w.Templates, w.Links, w.Log = a.DB, a.Queue, a.Inspector, a.Mail, eng, signer, a.Log

@@ -36,9 +36,17 @@ func cmdScheduler(ctx context.Context, m *Main, fs *flag.FlagSet, args []string)
 // first, then the scheduler, then the worker, which lets running tasks finish
 // or hands them back to the queue.
 func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r roles) error {
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the whole run to this file")
 	configPath, _, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker})
 	if err != nil {
@@ -101,6 +109,9 @@ func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
 	}
+	// asynq looks for new work every second by default when its queues are
+	// empty: a post would wait up to a second between each of its steps.
+	cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = 100*time.Millisecond, 500*time.Millisecond
 	if m.QueuePoll > 0 {
 		cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = m.QueuePoll, m.QueuePoll
 	}

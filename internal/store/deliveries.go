@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -56,23 +57,36 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 	return out, rows.Err()
 }
 
-// RenewLease extends owner's lease on its rows and returns how many it holds.
-func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE deliveries SET lease_until = ? WHERE state = 'sending' AND lease_owner = ?`,
-		until.UnixMilli(), owner)
+// RenewLease extends owner's lease on its rows of batch b and returns how
+// many it holds. Lease queries name their batch, so they use the batch index
+// and never scan the ledger.
+func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until time.Time) (int64, error) {
+	res, err := db.exec(ctx, `UPDATE deliveries SET lease_until = ?
+		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'sending' AND lease_owner = ?`,
+		until.UnixMilli(), b.Kind, b.SourceID, b.Batch, owner)
 	if err != nil {
 		return 0, fmt.Errorf("renew lease: %w", err)
 	}
 	return res.RowsAffected()
 }
 
-// ReleaseLease puts owner's unfinished rows back in the queue, due at next
-// (at once when next is zero). They were never tried, so their attempt does
-// not count.
-func (db *DB) ReleaseLease(ctx context.Context, owner string, next time.Time) (int64, error) {
+// ReleaseLease puts owner's unfinished rows of batch b back in the queue, due
+// at next (at once when next is zero). They were never tried, so their
+// attempt does not count.
+func (db *DB) ReleaseLease(ctx context.Context, b BatchRef, owner string, next time.Time) (int64, error) {
+	return db.release(ctx, `kind = ? AND source_id = ? AND batch = ? AND lease_owner = ?`, next,
+		b.Kind, b.SourceID, b.Batch, owner)
+}
+
+// ReleaseOwner puts back every unfinished row of owner, a sender that died.
+func (db *DB) ReleaseOwner(ctx context.Context, owner string) (int64, error) {
+	return db.release(ctx, `state IN ('queued', 'sending') AND lease_owner = ?`, time.Time{}, owner)
+}
+
+func (db *DB) release(ctx context.Context, where string, next time.Time, args ...any) (int64, error) {
 	res, err := db.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL,
 		attempts = attempts - 1, next_attempt_at = CASE WHEN ? > next_attempt_at THEN ? ELSE next_attempt_at END
-		WHERE state = 'sending' AND lease_owner = ?`, next.UnixMilli(), next.UnixMilli(), owner)
+		WHERE state = 'sending' AND `+where, append([]any{next.UnixMilli(), next.UnixMilli()}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("release lease: %w", err)
 	}
@@ -93,7 +107,8 @@ func (db *DB) BatchDue(ctx context.Context, b BatchRef) (time.Time, bool, error)
 
 // LeaseOwners lists the owners currently holding rows in state sending.
 func (db *DB) LeaseOwners(ctx context.Context) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'sending'`)
+	rows, err := db.query(ctx, `SELECT DISTINCT lease_owner FROM deliveries
+		WHERE state IN ('queued', 'sending') AND state = 'sending'`)
 	if err != nil {
 		return nil, fmt.Errorf("lease owners: %w", err)
 	}
@@ -121,64 +136,143 @@ type Outcome struct {
 
 // Record stores the outcome of one row, only if owner still holds its lease. It
 // reports false when the lease was lost, in which case nothing was written.
+//
+// Senders call it once per message, right after the server's reply, and wait
+// for it before their next message. Outcomes arriving together are committed
+// in one transaction (group commit), so the cost of a commit is shared while
+// each sender still knows its row is written before it goes on.
 func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error) {
-	st, err := db.recordStmt(ctx)
-	if err != nil {
-		return false, err
+	db.recordOnce.Do(db.startRecorder)
+	req := &recordReq{owner: owner, o: o, done: make(chan recordRes, 1)}
+	select {
+	case db.recordCh <- req:
+	case <-db.closing:
+		return false, errors.New("record delivery: database closed")
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
-	now := db.nowMS()
+	r := <-req.done // once queued, wait: the write may happen
+	return r.held, r.err
+}
+
+type recordReq struct {
+	owner string
+	o     Outcome
+	done  chan recordRes
+}
+
+type recordRes struct {
+	held bool
+	err  error
+}
+
+// maxRecordBatch bounds one group commit.
+const maxRecordBatch = 512
+
+func (db *DB) startRecorder() {
+	db.recordCh = make(chan *recordReq, maxRecordBatch)
+	db.recorderDone = make(chan struct{})
+	go db.recorder()
+}
+
+// recorder commits queued outcomes until the database closes.
+func (db *DB) recorder() {
+	defer close(db.recorderDone)
+	batch := make([]*recordReq, 0, maxRecordBatch)
+	for {
+		select {
+		case req := <-db.recordCh:
+			batch = append(batch[:0], req)
+		case <-db.closing:
+			for {
+				select {
+				case req := <-db.recordCh:
+					req.done <- recordRes{err: errors.New("record delivery: database closed")}
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(batch) < maxRecordBatch {
+			select {
+			case req := <-db.recordCh:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		db.commitRecords(batch)
+	}
+}
+
+func (db *DB) commitRecords(batch []*recordReq) {
+	held := make([]bool, len(batch))
+	ctx := context.Background()
+	err := db.tx(ctx, func(tx *Tx) error {
+		st, err := db.recordStmt(ctx)
+		if err != nil {
+			return err
+		}
+		update := tx.tx.StmtContext(ctx, st)
+		now := db.nowMS()
+		for i, r := range batch {
+			ok, err := tx.record(update, r.owner, r.o, now)
+			if err != nil {
+				return fmt.Errorf("record delivery %d: %w", r.o.ID, err)
+			}
+			held[i] = ok
+		}
+		return nil
+	})
+	for i, r := range batch {
+		r.done <- recordRes{held: held[i] && err == nil, err: err}
+	}
+}
+
+// recordUpdate writes one outcome; prepared once, it runs once per message.
+const recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
+	next_attempt_at = ?, lease_owner = '', lease_until = NULL
+	WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+
+func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.prepMu.Lock()
+	defer db.prepMu.Unlock()
+	if db.record == nil {
+		st, err := db.db.PrepareContext(ctx, db.q(recordUpdate))
+		if err != nil {
+			return nil, fmt.Errorf("prepare record: %w", err)
+		}
+		db.record = st
+	}
+	return db.record, nil
+}
+
+func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
 	var sentAt sql.NullInt64
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
 	}
-	unlock := db.lockWrites()
-	res, err := st.ExecContext(ctx, o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
-	unlock()
+	res, err := update.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
 	if err != nil {
-		return false, fmt.Errorf("record delivery %d: %w", o.ID, err)
+		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
 	if o.Bounce {
-		if err := db.countBounce(ctx, o.ID); err != nil {
-			return true, err
+		_, err := tx.exec(context.Background(), `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
+			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
+			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)
+		if err != nil {
+			return true, fmt.Errorf("count bounce: %w", err)
 		}
 	}
 	return true, nil
 }
 
-// recordStmt is prepared once: it runs once per message on the hot path.
-func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
-	db.prepMu.Lock()
-	defer db.prepMu.Unlock()
-	if db.record != nil {
-		return db.record, nil
-	}
-	st, err := db.db.PrepareContext(ctx, db.q(`UPDATE deliveries SET state = ?, last_reply = ?,
-		message_id = ?, sent_at = ?, next_attempt_at = ?,
-		lease_owner = '', lease_until = NULL
-		WHERE id = ? AND lease_owner = ? AND state = 'sending'`))
-	if err != nil {
-		return nil, fmt.Errorf("prepare record: %w", err)
-	}
-	db.record = st
-	return st, nil
-}
-
 // BounceLimit is how many permanent failures suppress an address.
 const BounceLimit = 3
-
-func (db *DB) countBounce(ctx context.Context, deliveryID int64) error {
-	_, err := db.exec(ctx, `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
-		status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
-		WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, db.nowMS(), BounceLimit, deliveryID)
-	if err != nil {
-		return fmt.Errorf("count bounce: %w", err)
-	}
-	return nil
-}
 
 // OpenBatch is a batch with work left: rows queued, or leased past expiry.
 type OpenBatch struct {
@@ -186,11 +280,13 @@ type OpenBatch struct {
 	Due time.Time // when its earliest row became due (zero for an expired lease)
 }
 
-// OpenBatches lists batches with rows still to send, for the reconciler.
+// OpenBatches lists batches with rows still to send, for the reconciler. The
+// IN clause lets SQLite use the partial index of open rows instead of
+// scanning every delivery ever made.
 func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
 	rows, err := db.query(ctx, `SELECT kind, source_id, batch,
 		MIN(CASE WHEN state <> 'queued' THEN 0 WHEN next_attempt_at > created_at THEN next_attempt_at ELSE created_at END)
-		FROM deliveries WHERE state = 'queued' OR (state = 'sending' AND lease_until < ?)
+		FROM deliveries WHERE state IN ('queued', 'sending') AND (state = 'queued' OR lease_until < ?)
 		GROUP BY kind, source_id, batch ORDER BY kind, source_id, batch`, db.nowMS())
 	if err != nil {
 		return nil, fmt.Errorf("open batches: %w", err)

@@ -221,7 +221,7 @@ func TestClaimLeaseRecord(t *testing.T) {
 		_, err = db.Record(ctx, "a", store.Outcome{ID: a[2].ID, State: store.DeliveryFailed, Reply: "550 no such user", Bounce: true})
 		must(t, err)
 		// The rest of a's lease expires: b may take those rows, but not the one due later.
-		n, err := db.RenewLease(ctx, "a", time.Now().Add(-time.Second))
+		n, err := db.RenewLease(ctx, b, "a", time.Now().Add(-time.Second))
 		must(t, err)
 		if n != 2 {
 			t.Fatalf("renewed %d rows, want 2", n)
@@ -243,7 +243,7 @@ func TestClaimLeaseRecord(t *testing.T) {
 		}
 		owners, err := db.LeaseOwners(ctx)
 		must(t, err)
-		released, err := db.ReleaseLease(ctx, "b", time.Time{})
+		released, err := db.ReleaseOwner(ctx, "b")
 		must(t, err)
 		if cmp.Diff([]string{"b"}, owners) != "" || released != 2 {
 			t.Fatalf("owners %v released %d", owners, released)
@@ -346,6 +346,51 @@ func TestInstanceIDIsStable(t *testing.T) {
 		must(t, err)
 		if a != b || len(a) != 10 {
 			t.Fatalf("InstanceID = %q then %q; want one stable 10-hex-digit ID", a, b)
+		}
+	})
+}
+
+// Many senders recording at once share commits and each learns its own result.
+func TestRecordConcurrently(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 200, store.StatusActive, "posts")
+		page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 500)
+		must(t, err)
+		rows, err := db.Claim(ctx, page.Batch, "a", time.Now().Add(time.Minute))
+		must(t, err)
+		type result struct {
+			held bool
+			err  error
+		}
+		results := make(chan result, len(rows))
+		for i, r := range rows {
+			owner := "a"
+			if i%50 == 0 {
+				owner = "stranger" // does not hold the lease: must be refused
+			}
+			go func() {
+				held, err := db.Record(ctx, owner, store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: "250"})
+				results <- result{held, err}
+			}()
+		}
+		held := 0
+		for range rows {
+			r := <-results
+			must(t, r.err)
+			if r.held {
+				held++
+			}
+		}
+		ds, err := db.Deliveries(ctx, store.KindPost, 1)
+		must(t, err)
+		sent := 0
+		for _, d := range ds {
+			if d.State == store.DeliverySent {
+				sent++
+			}
+		}
+		if held != 196 || sent != 196 {
+			t.Fatalf("held %d, sent %d; want 196 and 196 (4 of 200 recorded by a stranger)", held, sent)
 		}
 	})
 }

@@ -1,0 +1,125 @@
+// Command fanout is what `make bench` runs (through bench/run.sh): one blog
+// post fanned out by practicemail to N subscribers through a local SMTP sink,
+// beside a raw baseline in the same run — the same messages, pre-built,
+// written over the same number of persistent connections by a minimal SMTP
+// client, with no rendering and no database.
+//
+// For each N it reports messages per second of both, their ratio,
+// practicemail's CPU time per message and its peak resident set size, and
+// writes the table to bench-results/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// options is the command line.
+type options struct {
+	bin      string // the practicemail binary
+	smtpAddr string // the sink, host:port
+	sinkLog  string // smtp-sink -c output, for its message counter; may be empty
+	sinkPID  int    // smtp-sink's process, for its CPU time; 0 if unknown
+	redisURL string // a Redis database of the bench's own; flushed before each run
+	outDir   string
+	sizes    []int
+	conns    int
+	runs     int  // measurements of each size
+	keep     bool // keep each run's directory (config, database, log)
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
+	var o options
+	var sizes string
+	fs.StringVar(&o.bin, "bin", "bin/practicemail", "the practicemail binary")
+	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "the SMTP sink, host:port")
+	fs.StringVar(&o.sinkLog, "sink-log", "", "smtp-sink -c output file, to cross-check its message count")
+	fs.IntVar(&o.sinkPID, "sink-pid", 0, "smtp-sink's process ID, to report its CPU time")
+	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/12", "Redis database for the bench (flushed)")
+	fs.StringVar(&o.outDir, "out", "bench-results", "where the table is saved")
+	fs.StringVar(&sizes, "sizes", "10000,100000", "subscriber counts, comma-separated")
+	fs.IntVar(&o.conns, "conns", 4, "SMTP connections, for both practicemail and the baseline")
+	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
+	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if o.runs < 1 {
+		return o, errors.New("-runs: want at least 1")
+	}
+	if o.conns < 1 || o.conns > 64 {
+		return o, errors.New("-conns: want 1 to 64")
+	}
+	return o, nil
+}
+
+// run measures every size, raw first, and reports.
+func run(ctx context.Context, o options) error {
+	m, err := machineInfo(o)
+	if err != nil {
+		return err
+	}
+	msgs, err := buildRawMessages(rawRing)
+	if err != nil {
+		return err
+	}
+	var results []result
+	for _, n := range o.sizes {
+		for run := 1; run <= o.runs; run++ {
+			r, err := measureSize(ctx, o, n, msgs)
+			if err != nil {
+				return err
+			}
+			if o.runs > 1 {
+				r.run = run
+			}
+			results = append(results, r)
+		}
+	}
+	return report(o, m, msgs, results)
+}
+
+// measureSize runs the baseline, then practicemail, for n subscribers.
+func measureSize(ctx context.Context, o options, n int, msgs [][]byte) (result, error) {
+	fmt.Fprintf(os.Stderr, "== N=%d: raw baseline over %d connections\n", n, o.conns)
+	raw, err := runRaw(ctx, o, n, msgs)
+	if err != nil {
+		return result{}, fmt.Errorf("raw baseline, N=%d: %w", n, err)
+	}
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n== N=%d: practicemail\n", raw.rate(n), n)
+	pm, err := runPracticemail(ctx, o, n)
+	if err != nil {
+		return result{}, fmt.Errorf("practicemail, N=%d: %w", n, err)
+	}
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n", pm.rate(n), mb(pm.maxRSS))
+	return result{n: n, raw: raw, pm: pm}, nil
+}

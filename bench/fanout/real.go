@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// pmResult is one run of practicemail.
+type pmResult struct {
+	seed     time.Duration // writing the subscribers; not measured
+	elapsed  time.Duration // first ledger row written → last message sent
+	latency  time.Duration // the feed first served the post → last message sent
+	use      usage         // CPU time from just before publishing to done
+	cpuTotal time.Duration // the child's CPU time over its whole life
+	idleRSS  int64         // bytes, peak before the post was published
+	doneRSS  int64         // bytes, peak until the last message was sent (before SIGTERM)
+	maxRSS   int64         // bytes, peak over the whole life (VmHWM)
+	sink     int64         // messages the sink counted, -1 if unknown
+}
+
+func (r pmResult) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
+
+// runPracticemail runs `practicemail run` as a child process on a fresh
+// SQLite database with n subscribers, publishes a post once the feed has been
+// baselined, and waits until the ledger has every row sent.
+func runPracticemail(ctx context.Context, o options, n int) (pmResult, error) {
+	dir, err := os.MkdirTemp("", "practicemail-bench-")
+	if err != nil {
+		return pmResult{}, err
+	}
+	if o.keep {
+		fmt.Fprintf(os.Stderr, "   run directory: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	s := &session{o: o, n: n, dir: dir, blog: newBlog(),
+		config: filepath.Join(dir, "practicemail.yaml"), dbPath: filepath.Join(dir, "practicemail.db")}
+	defer s.blog.Close()
+	if err := writeConfig(s.config, s.dbPath, o, s.blog.FeedURL()); err != nil {
+		return pmResult{}, err
+	}
+	if out, err := command(ctx, o.bin, dir, "migrate", "--config", s.config).CombinedOutput(); err != nil {
+		return pmResult{}, fmt.Errorf("practicemail migrate: %w\n%s", err, out)
+	}
+	var res pmResult
+	if res.seed, err = seed(ctx, s.dbPath, n); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(os.Stderr, "   seeded %d subscribers in %s\n", n, res.seed.Round(time.Millisecond))
+	if s.redisPID, err = flushRedis(ctx, o.redisURL); err != nil {
+		return res, err
+	}
+	return res, s.measure(ctx, &res)
+}
+
+// session is one run of practicemail: its directory, files and feed.
+type session struct {
+	o                   options
+	n                   int
+	dir, config, dbPath string
+	blog                *blog
+	redisPID            int
+}
+
+func writeConfig(path, dbPath string, o options, feedURL string) error {
+	yaml := fmt.Sprintf(`practice:
+  name: %s
+  base_url: %s
+  time_zone: %s
+  postal_address: %q
+  from: %q
+  reply_to: %s
+http:
+  addr: 127.0.0.1:0
+database:
+  url: sqlite:%s
+redis:
+  url: %s
+smtp:
+  url: smtp://%s
+  tls: none
+  connections: %d
+  rate: unlimited
+secrets:
+  link_key: %s
+log:
+  level: info
+feeds:
+  - name: blog
+    url: %s
+    every: 1s
+`, practiceName, practiceBaseURL, practiceTimeZone, practiceAddress, practiceFrom, practiceReplyTo,
+		dbPath, o.redisURL, o.smtpAddr, o.conns, linkKey, feedURL)
+	return os.WriteFile(path, []byte(yaml), 0o600)
+}
+
+// command is the practicemail binary with args, in dir, with an environment
+// free of PRACTICEMAIL_* overrides.
+func command(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		abs = bin
+	}
+	cmd := exec.CommandContext(ctx, abs, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PRACTICEMAIL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd
+}
+
+// measure starts the child, waits for the first poll, publishes the post,
+// waits for every row to be sent, and stops the child.
+func (s *session) measure(ctx context.Context, res *pmResult) error {
+	logPath := filepath.Join(s.dir, "practicemail.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	args := []string{"run", "--config", s.config}
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+		args = append(args, "--cpuprofile", fmt.Sprintf("%s.%d", p, s.n))
+	}
+	cmd := command(context.WithoutCancel(ctx), s.o.bin, s.dir, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start practicemail run: %w", err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	err = s.drive(ctx, res, cmd.Process.Pid, exited)
+	peak, stopErr := stop(cmd, exited)
+	if err == nil {
+		err = stopErr
+	}
+	if err != nil {
+		return fmt.Errorf("%w (exit: %v)\nlast lines of %s:\n%s", err, waitErr, logPath, tail(logPath, 15))
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return errors.New("no resource usage for the child")
+	}
+	res.cpuTotal = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	res.maxRSS = peak
+	return nil
+}
+
+// drive runs one measurement against a started child.
+func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-chan struct{}) error {
+	o, n := s.o, s.n
+	l, err := openLedger(s.dbPath)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := waitFor(ctx, exited, 60*time.Second, "the first poll", l.baselined); err != nil {
+		return err
+	}
+	sink0 := sinkCount(o.sinkLog)
+	who := pids{child: pid, sink: o.sinkPID, redis: s.redisPID}
+	cpu0 := sampleCPU(who)
+	if res.idleRSS, err = procHWM(pid); err != nil {
+		return err
+	}
+	s.blog.publish()
+	limit := 60*time.Second + time.Duration(n)*time.Millisecond // 1 ms a message is 1,000 msg/s
+	if err := waitFor(ctx, exited, limit, "every message sent", l.finished); err != nil {
+		return err
+	}
+	if res.use = cpu0.until(sampleCPU(who)); res.use.child < 0 {
+		return errors.New("cannot read the child's CPU time")
+	}
+	if res.doneRSS, err = procHWM(pid); err != nil {
+		return err
+	}
+	res.sink = -1
+	if sink0 >= 0 {
+		res.sink = waitSinkCount(o.sinkLog, sink0+int64(n)) - sink0
+	}
+	return l.summarise(n, res, s.blog.firstServed())
+}
+
+// waitFor checks cond every 100 ms until it holds, the child exits, or limit passes.
+func waitFor(ctx context.Context, exited <-chan struct{}, limit time.Duration, what string, cond func(context.Context) (bool, error)) error {
+	deadline := time.Now().Add(limit)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok, err := cond(ctx)
+		if err != nil {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %s", what, limit)
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("practicemail run exited while waiting for %s", what)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for the child, killing it after 30 s. It
+// returns the child's peak RSS, read from /proc until the child is gone: the
+// rusage of the exited child will not do, because on Linux its ru_maxrss
+// also counts the bench's own RSS, which the child shared until its exec.
+func stop(cmd *exec.Cmd, exited <-chan struct{}) (int64, error) {
+	peak, _ := procHWM(cmd.Process.Pid)
+	select {
+	case <-exited:
+		return peak, nil
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case <-exited:
+			return peak, nil
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-exited
+			return peak, errors.New("practicemail run did not stop within 30s of SIGTERM")
+		case <-t.C:
+			if hwm, err := procHWM(cmd.Process.Pid); err == nil {
+				peak = max(peak, hwm)
+			}
+		}
+	}
+}
+
+func tail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}

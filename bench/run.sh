@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make bench: one post fanned out by practicemail to 10k and 100k subscribers
+# through Postfix's smtp-sink (accepts and discards), beside a raw SMTP
+# baseline in the same run. Prints the table and saves it to bench-results/.
+#
+# Needs: Redis on 127.0.0.1:6379 (started here if missing; the bench uses and
+# flushes database 12) and smtp-sink (Debian's postfix package, installed here
+# if missing). Tunables: BENCH_SIZES (10000,100000), BENCH_RUNS (1, runs of
+# each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_ARGS (more flags
+# for bench/fanout, e.g. -keep).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+sizes="${BENCH_SIZES:-10000,100000}"
+port="${BENCH_SMTP_PORT:-2525}"
+conns="${BENCH_CONNS:-4}"
+runs="${BENCH_RUNS:-1}"
+sink=/usr/sbin/smtp-sink
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x "$sink" ]; then
+  echo "bench: installing postfix for smtp-sink"
+  apt_install postfix
+  # Only smtp-sink is wanted: if the install started Postfix itself, stop it.
+  if postfix status >/dev/null 2>&1; then postfix stop >/dev/null 2>&1 || true; fi
+fi
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+if ! redis_up; then
+  echo "bench: Redis does not answer on 127.0.0.1:6379; starting it"
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/bench.log
+  for _ in $(seq 50); do redis_up && break; sleep 0.2; done
+  redis_up || { echo "bench: Redis did not start"; exit 1; }
+fi
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "bench: something already listens on 127.0.0.1:$port; set BENCH_SMTP_PORT" >&2
+  exit 1
+fi
+
+echo "bench: building"
+go build -o bin/practicemail ./cmd/practicemail
+go build -o bin/bench-fanout ./bench/fanout
+
+sink_log=$(mktemp -t smtp-sink.XXXXXX)
+sink_args=(-c)
+# smtp-sink refuses to run as root without -u.
+if [ "$(id -u)" = 0 ]; then sink_args+=(-u root); fi
+"$sink" "${sink_args[@]}" "127.0.0.1:$port" 1000 >"$sink_log" 2>&1 &
+sink_pid=$!
+cleanup() {
+  kill "$sink_pid" 2>/dev/null || true
+  wait "$sink_pid" 2>/dev/null || true
+  rm -f "$sink_log"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat "$sink_log"; exit 1; }
+
+# shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
+bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
+  -sizes "$sizes" -runs "$runs" -conns "$conns" -redis redis://127.0.0.1:6379/12 -out bench-results ${BENCH_ARGS:-}
