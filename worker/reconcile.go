@@ -20,8 +20,9 @@ import (
 // with rows to send that no task in Redis will pick up: after a crash between
 // a commit and an enqueue, or after Redis lost its data. It returns how many
 // tasks it enqueued. Enqueueing what is already there is a no-op. At start,
-// a fan-out that asynq still believes running is rescued at once: if its
-// worker is alive, the second run only finds the work done.
+// a fan-out or batch that asynq still believes running is rescued at once
+// (asynq would hand it back only after its lease and recoverer, about a
+// minute): if its worker is in fact alive, leases keep the rescue harmless.
 func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 	if err := w.reclaimDead(ctx); err != nil {
 		return 0, err
@@ -49,7 +50,11 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 		return n, err
 	}
 	for _, b := range batches {
-		added, err := w.ensure(ctx, NewDeliverTask(b.BatchRef, ""), QueueMail, b.Due)
+		since := b.Due
+		if atStart && !since.After(time.Now()) {
+			since = time.Time{} // rows just reclaimed from a dead sender: rescue at once
+		}
+		added, err := w.ensure(ctx, NewDeliverTask(b.BatchRef, ""), QueueMail, since)
 		if err != nil {
 			return n, err
 		}

@@ -63,7 +63,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// hold takes or keeps the scheduler lock and reports whether we have it.
+// hold takes or keeps the scheduler lock and reports whether we have it. A
+// lock left by a dead scheduler on this host is taken over at once rather
+// than after its expiry.
 func (s *Scheduler) hold(ctx context.Context, me string) bool {
 	ok, err := s.Redis.Eval(ctx, takeLock, []string{s.LockKey}, me, lockTTL.Milliseconds()).Int()
 	if err != nil {
@@ -72,7 +74,16 @@ func (s *Scheduler) hold(ctx context.Context, me string) bool {
 		}
 		return false
 	}
-	return ok == 1
+	if ok == 1 {
+		return true
+	}
+	holder, err := s.Redis.Get(ctx, s.LockKey).Result()
+	if err != nil || !s.W.identity.deadOnThisHost(holder) {
+		return false
+	}
+	s.Redis.Eval(ctx, releaseLock, []string{s.LockKey}, holder)
+	s.W.Log.Info("scheduler_lock_taken_over", "dead_holder", holder)
+	return s.hold(ctx, me)
 }
 
 // takeLock sets the lock if free, or extends it if ours.
