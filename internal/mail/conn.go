@@ -18,6 +18,7 @@ type conn struct {
 	nc         net.Conn
 	pipelining bool
 	utf8       bool
+	out        []byte // the message as sent, reused from one send to the next
 	// maybeSent is set once the end of a message's data went out: from then
 	// on a broken connection may have delivered it, so it is not retried.
 	maybeSent bool
@@ -166,7 +167,10 @@ func (cn *conn) abortData(started bool, cause error) error {
 // final reply.
 func (cn *conn) writeData(data []byte) (string, string, error) {
 	w := cn.c.Text.W
-	writeDotStuffed(w, data)
+	// One write for the message and its terminating dot: a large message
+	// would otherwise go out in two, and syscalls are a good part of a send.
+	cn.out = appendDotStuffed(cn.out[:0], data)
+	_, _ = w.Write(cn.out)
 	if err := w.Flush(); err != nil {
 		return "", "data", err
 	}
@@ -202,28 +206,28 @@ func writeCmd(w *bufio.Writer, parts ...string) {
 
 func stageName(i int) string { return [...]string{"mail", "rcpt", "data"}[i] }
 
-// writeDotStuffed writes msg as SMTP DATA content: a '.' that starts a line
-// is doubled, the content ends with CRLF, then the "." line. Errors stick
-// in w and surface at Flush.
-func writeDotStuffed(w *bufio.Writer, msg []byte) {
+// appendDotStuffed appends msg to dst as SMTP DATA content: a '.' that
+// starts a line is doubled, the content ends in CRLF, and the terminating
+// ".\r\n" follows.
+func appendDotStuffed(dst, msg []byte) []byte {
 	endsCRLF := bytes.HasSuffix(msg, []byte("\r\n"))
 	if len(msg) > 0 && msg[0] == '.' {
-		_ = w.WriteByte('.')
+		dst = append(dst, '.')
 	}
 	for {
 		i := bytes.Index(msg, []byte("\n."))
 		if i < 0 {
 			break
 		}
-		_, _ = w.Write(msg[:i+2])
-		_ = w.WriteByte('.')
+		dst = append(dst, msg[:i+2]...)
+		dst = append(dst, '.')
 		msg = msg[i+2:]
 	}
-	_, _ = w.Write(msg)
+	dst = append(dst, msg...)
 	if !endsCRLF {
-		_, _ = w.WriteString("\r\n")
+		dst = append(dst, "\r\n"...)
 	}
-	_, _ = w.WriteString(".\r\n")
+	return append(dst, ".\r\n"...)
 }
 
 func isASCII(s string) bool {

@@ -209,6 +209,19 @@ func (db *DB) recorder() {
 func (db *DB) commitRecords(batch []*recordReq) {
 	held := make([]bool, len(batch))
 	ctx := context.Background()
+	if len(batch) == 1 && !batch[0].o.Bounce {
+		// Alone, an outcome needs no transaction of ours: autocommit skips
+		// a BEGIN and a COMMIT statement.
+		r := batch[0]
+		st, err := db.recordStmt(ctx)
+		if err == nil {
+			unlock := db.lockWrites()
+			held[0], err = recordWith(st, r.owner, r.o, db.nowMS())
+			unlock()
+		}
+		r.done <- recordRes{held: held[0] && err == nil, err: err}
+		return
+	}
 	err := db.tx(ctx, func(tx *Tx) error {
 		st, err := db.recordStmt(ctx)
 		if err != nil {
@@ -248,7 +261,8 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 	return db.record, nil
 }
 
-func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+// recordWith writes one outcome with the prepared UPDATE.
+func recordWith(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
 	var sentAt sql.NullInt64
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
@@ -257,7 +271,12 @@ func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool
 	if err != nil {
 		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	if held, err := recordWith(update, owner, o, now); err != nil || !held {
 		return false, err
 	}
 	if o.Bounce {
