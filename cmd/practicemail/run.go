@@ -142,7 +142,8 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 			fmt.Fprintf(m.Stderr, "  feed:     %s %s every %s\n", f.Name, f.URL, f.Every)
 		}
 		if len(a.Config.Feeds) == 0 {
-			fmt.Fprintln(m.Stderr, "  feeds:    none configured (add one under feeds: in the config)")
+			fmt.Fprintln(m.Stderr, "  feeds:    none configured: add one under feeds: in the config, or run with\n"+
+				"            PRACTICEMAIL_FEEDS_0_NAME=blog PRACTICEMAIL_FEEDS_0_URL=https://your-blog.example/feed/")
 		}
 	}
 	fmt.Fprintln(m.Stderr, "  stop with Ctrl-C")
