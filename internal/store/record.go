@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Record stores the outcome of one row, only if owner still holds its lease. It
+// reports false when the lease was lost, in which case nothing was written.
+//
+// Senders call it once per message, right after the server's reply, and wait
+// for it before their next message. Outcomes arriving together are committed
+// in one transaction (group commit), so the cost of a commit is shared while
+// each sender still knows its row is written before it goes on.
+func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error) {
+	db.recordOnce.Do(db.startRecorder)
+	req := &recordReq{owner: owner, o: o, done: make(chan recordRes, 1)}
+	select {
+	case db.recordCh <- req:
+	case <-db.closing:
+		return false, errors.New("record delivery: database closed")
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	r := <-req.done // once queued, wait: the write may happen
+	return r.held, r.err
+}
+
+type recordReq struct {
+	owner string
+	o     Outcome
+	done  chan recordRes
+}
+
+type recordRes struct {
+	held bool
+	err  error
+}
+
+// maxRecordBatch bounds one group commit.
+const maxRecordBatch = 512
+
+func (db *DB) startRecorder() {
+	db.recordCh = make(chan *recordReq, maxRecordBatch)
+	db.recorderDone = make(chan struct{})
+	go db.recorder()
+}
+
+// recorder commits queued outcomes until the database closes.
+func (db *DB) recorder() {
+	defer close(db.recorderDone)
+	batch := make([]*recordReq, 0, maxRecordBatch)
+	for {
+		select {
+		case req := <-db.recordCh:
+			batch = append(batch[:0], req)
+		case <-db.closing:
+			for {
+				select {
+				case req := <-db.recordCh:
+					req.done <- recordRes{err: errors.New("record delivery: database closed")}
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(batch) < maxRecordBatch {
+			select {
+			case req := <-db.recordCh:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		db.commitRecords(batch)
+	}
+}
+
+func (db *DB) commitRecords(batch []*recordReq) {
+	held := make([]bool, len(batch))
+	ctx := context.Background()
+	if len(batch) == 1 && !batch[0].o.Bounce {
+		// Alone, an outcome needs no transaction of ours: autocommit skips
+		// a BEGIN and a COMMIT statement.
+		r := batch[0]
+		st, err := db.recordStmt(ctx)
+		if err == nil {
+			unlock := db.lockWrites()
+			held[0], err = recordWith(st, r.owner, r.o, db.nowMS())
+			unlock()
+		}
+		r.done <- recordRes{held: held[0] && err == nil, err: err}
+		return
+	}
+	err := db.tx(ctx, func(tx *Tx) error {
+		st, err := db.recordStmt(ctx)
+		if err != nil {
+			return err
+		}
+		update := tx.tx.StmtContext(ctx, st)
+		now := db.nowMS()
+		for i, r := range batch {
+			ok, err := tx.record(update, r.owner, r.o, now)
+			if err != nil {
+				return fmt.Errorf("record delivery %d: %w", r.o.ID, err)
+			}
+			held[i] = ok
+		}
+		return nil
+	})
+	for i, r := range batch {
+		r.done <- recordRes{held: held[i] && err == nil, err: err}
+	}
+}
+
+// recordUpdate writes one outcome; prepared once, it runs once per message.
+const recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
+	next_attempt_at = ?, lease_owner = '', lease_until = NULL
+	WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+
+func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.prepMu.Lock()
+	defer db.prepMu.Unlock()
+	if db.record == nil {
+		st, err := db.db.PrepareContext(ctx, db.q(recordUpdate))
+		if err != nil {
+			return nil, fmt.Errorf("prepare record: %w", err)
+		}
+		db.record = st
+	}
+	return db.record, nil
+}
+
+// recordWith writes one outcome with the prepared UPDATE.
+func recordWith(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	var sentAt sql.NullInt64
+	if o.State == DeliverySent {
+		sentAt = sql.NullInt64{Int64: now, Valid: true}
+	}
+	res, err := update.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	if held, err := recordWith(update, owner, o, now); err != nil || !held {
+		return false, err
+	}
+	if o.Bounce {
+		_, err := tx.exec(context.Background(), `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
+			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
+			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)
+		if err != nil {
+			return true, fmt.Errorf("count bounce: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// BounceLimit is how many permanent failures suppress an address.
+const BounceLimit = 3
