@@ -238,3 +238,43 @@ func TestDeadOnThisHost(t *testing.T) {
 		}
 	}
 }
+
+// Each recipient is checked again at send time: someone who unsubscribed or
+// bounced after the fan-out wrote their row gets nothing, and the row says so.
+func TestSendTimeCheckSuppresses(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	q := testQueue(t)
+	b := batchOf20(t, db)
+	ctx := context.Background()
+	for _, e := range []string{"p4@example.com", "p11@example.com"} {
+		s, err := db.SubscriberByEmail(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSubscriberStatus(ctx, s.ID, store.StatusUnsubscribed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := &sendLog{}
+	w := testWorker(t, db, q, "a", log, func(string) time.Duration { return 0 })
+	if err := w.handleDeliver(ctx, deliverTask(b)); err != nil {
+		t.Fatal(err)
+	}
+	got := log.perRecipient()
+	if len(got) != 18 || got["p4@example.com"] != 0 || got["p11@example.com"] != 0 {
+		t.Fatalf("sent to %d people (%v); want 18, not the two who left", len(got), got)
+	}
+	rows, err := db.Deliveries(ctx, b.Kind, b.SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		want := store.DeliverySent
+		if r.Recipient == "p4@example.com" || r.Recipient == "p11@example.com" {
+			want = store.DeliverySuppressed
+		}
+		if r.State != want {
+			t.Errorf("%s: %s, want %s", r.Recipient, r.State, want)
+		}
+	}
+}
