@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -115,11 +114,7 @@ func batchOf20(t *testing.T, db *store.DB) store.BatchRef {
 
 func testQueue(t *testing.T) *asynq.Client {
 	t.Helper()
-	n := 11
-	if v, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB_WORKER")); err == nil {
-		n = v
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: n})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
 	}

@@ -103,7 +103,7 @@ type Worker struct {
 // New returns a Worker; fill the exported fields it leaves nil before use.
 func New(o Options) *Worker {
 	o = o.withDefaults()
-	return &Worker{Options: o, identity: newIdentity(), Log: slog.Default(), inFlight: make(chan struct{}, o.InFlight)}
+	return &Worker{Options: o, identity: process, Log: slog.Default(), inFlight: make(chan struct{}, o.InFlight)}
 }
 
 // identity names this process in lease owners: host/pid/boot, plus a nonce per
@@ -113,6 +113,10 @@ type identity struct {
 	pid  int
 	boot string
 }
+
+// process is this process's identity, shared by every Worker in it: two
+// workers of one process must not take each other for a dead predecessor.
+var process = newIdentity()
 
 func newIdentity() identity {
 	host, _ := os.Hostname()
