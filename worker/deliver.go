@@ -97,7 +97,7 @@ type batchSend struct {
 	aud   audience
 	from  string // envelope sender
 
-	eligible  map[int64]bool
+	eligible  map[int64]string // who may still be mailed, with their names
 	checkedAt time.Time
 	connDown  bool // the server could not be reached: stop and back off
 
@@ -184,13 +184,14 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 		}
 		s.eligible, s.checkedAt = el, time.Now()
 	}
-	return s.eligible[rows[0].SubscriberID], nil
+	_, ok := s.eligible[rows[0].SubscriberID]
+	return ok, nil
 }
 
 // send sends one row and says what became of it. The error is for failures
 // that stop the batch (shutdown), not for the message's own fate.
 func (s *batchSend) send(ctx context.Context, r store.Claimed) (store.Outcome, error) {
-	rcpt := s.w.recipient(s.b, r)
+	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
 	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt)
 	id := messageID(rcpt, s.from)
 	if err == nil {

@@ -92,10 +92,10 @@ func (w *Worker) content(r templates.Rendered, unsubscribeURL string) mail.Conte
 // recipient is one claimed row as the mail package wants it: its own tokens,
 // and a Message-ID stable across retries, so a mail client can tell a
 // duplicate after a crash for what it is.
-func (w *Worker) recipient(b store.BatchRef, c store.Claimed) mail.Recipient {
+func (w *Worker) recipient(b store.BatchRef, c store.Claimed, name string) mail.Recipient {
 	return mail.Recipient{
 		Address:   c.Recipient,
-		Name:      c.Name,
+		Name:      name,
 		MessageID: fmt.Sprintf("d%d.%s%d.%s", c.ID, b.Kind, b.SourceID, w.Instance),
 		Values: []string{
 			w.Links.Token(links.Unsubscribe, c.SubscriberID),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -16,12 +17,11 @@ const (
 	DeliverySuppressed = "suppressed" // the recipient was no longer eligible at send time
 )
 
-// Claimed is a ledger row leased to one sender, with what it needs to send.
+// Claimed is a ledger row leased to one sender.
 type Claimed struct {
 	ID           int64
 	Recipient    string
 	SubscriberID int64
-	Name         string
 	Attempts     int // including this one
 }
 
@@ -30,17 +30,12 @@ type Claimed struct {
 // until leaseUntil, and returns them in ID order.
 func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil time.Time) ([]Claimed, error) {
 	now := db.nowMS()
-	_, err := db.exec(ctx, `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+	defer db.lockWrites()()
+	rows, err := db.db.QueryContext(ctx, db.q(`UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
 		WHERE kind = ? AND source_id = ? AND batch = ?
-		AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))`,
+		AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
+		RETURNING id, recipient, COALESCE(subscriber_id, 0), attempts`),
 		owner, leaseUntil.UnixMilli(), b.Kind, b.SourceID, b.Batch, now, now)
-	if err != nil {
-		return nil, fmt.Errorf("claim %v: %w", b, err)
-	}
-	rows, err := db.query(ctx, `SELECT d.id, d.recipient, COALESCE(d.subscriber_id, 0), COALESCE(s.name, ''), d.attempts
-		FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
-		WHERE d.kind = ? AND d.source_id = ? AND d.batch = ? AND d.state = 'sending' AND d.lease_owner = ?
-		ORDER BY d.id`, b.Kind, b.SourceID, b.Batch, owner)
 	if err != nil {
 		return nil, fmt.Errorf("claim %v: %w", b, err)
 	}
@@ -48,12 +43,16 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 	var out []Claimed
 	for rows.Next() {
 		var c Claimed
-		if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Name, &c.Attempts); err != nil {
+		if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Attempts); err != nil {
 			return nil, fmt.Errorf("claim %v: %w", b, err)
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim %v: %w", b, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID }) // RETURNING has no order
+	return out, nil
 }
 
 // RenewLease extends owner's lease on its rows of batch b and returns how

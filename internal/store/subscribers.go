@@ -224,14 +224,14 @@ func (db *DB) subscribers(ctx context.Context, where string, args ...any) ([]Sub
 	return out, rows.Err()
 }
 
-// Eligible returns which of the given subscribers may still be sent mail of
-// topic now: active and still following it.
-func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int64]bool, error) {
-	out := make(map[int64]bool, len(ids))
+// Eligible returns, of the given subscribers, those who may still be sent
+// mail of topic now — active and still following it — with their names.
+func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		list, args := inList(ids[:n])
-		rows, err := db.query(ctx, `SELECT s.id FROM subscribers s JOIN subscriber_topics t
+		rows, err := db.query(ctx, `SELECT s.id, s.name FROM subscribers s JOIN subscriber_topics t
 			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.id IN `+list,
 			append([]any{topic}, args...)...)
 		if err != nil {
@@ -239,11 +239,12 @@ func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int6
 		}
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[id] = true
+			out[id] = name
 		}
 		rows.Close()
 		ids = ids[n:]
