@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Record stores the outcome of one row, only if owner still holds its lease. It
@@ -12,20 +13,41 @@ import (
 //
 // Senders call it once per message, right after the server's reply, and wait
 // for it before their next message. Outcomes arriving together are committed
-// in one transaction (group commit), so the cost of a commit is shared while
-// each sender still knows its row is written before it goes on.
+// in one transaction (group commit) by the first sender to arrive, the
+// leader, while the others wait for it; a sender alone commits its own
+// outcome at once, with no hand-off to another goroutine. Each sender has at
+// most one outcome outstanding, so a leader's work is bounded.
 func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error) {
-	db.recordOnce.Do(db.startRecorder)
 	req := &recordReq{owner: owner, o: o, done: make(chan recordRes, 1)}
-	select {
-	case db.recordCh <- req:
-	case <-db.closing:
+	rc := &db.recording
+	rc.mu.Lock()
+	if rc.closed {
+		rc.mu.Unlock()
 		return false, errors.New("record delivery: database closed")
-	case <-ctx.Done():
-		return false, ctx.Err()
 	}
-	r := <-req.done // once queued, wait: the write may happen
+	rc.pending = append(rc.pending, req)
+	if !rc.leading {
+		rc.leading = true
+		for len(rc.pending) > 0 {
+			batch := rc.pending
+			rc.pending = nil
+			rc.mu.Unlock()
+			db.commitRecords(batch)
+			rc.mu.Lock()
+		}
+		rc.leading = false
+	}
+	rc.mu.Unlock()
+	r := <-req.done
 	return r.held, r.err
+}
+
+// recording is the state of Record's group commit.
+type recording struct {
+	mu      sync.Mutex
+	pending []*recordReq
+	leading bool // a sender is committing
+	closed  bool
 }
 
 type recordReq struct {
@@ -37,46 +59,6 @@ type recordReq struct {
 type recordRes struct {
 	held bool
 	err  error
-}
-
-// maxRecordBatch bounds one group commit.
-const maxRecordBatch = 512
-
-func (db *DB) startRecorder() {
-	db.recordCh = make(chan *recordReq, maxRecordBatch)
-	db.recorderDone = make(chan struct{})
-	go db.recorder()
-}
-
-// recorder commits queued outcomes until the database closes.
-func (db *DB) recorder() {
-	defer close(db.recorderDone)
-	batch := make([]*recordReq, 0, maxRecordBatch)
-	for {
-		select {
-		case req := <-db.recordCh:
-			batch = append(batch[:0], req)
-		case <-db.closing:
-			for {
-				select {
-				case req := <-db.recordCh:
-					req.done <- recordRes{err: errors.New("record delivery: database closed")}
-				default:
-					return
-				}
-			}
-		}
-	drain:
-		for len(batch) < maxRecordBatch {
-			select {
-			case req := <-db.recordCh:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		db.commitRecords(batch)
-	}
 }
 
 func (db *DB) commitRecords(batch []*recordReq) {

@@ -34,12 +34,8 @@ type DB struct {
 	prepMu sync.Mutex
 	record *sql.Stmt // see recordStmt
 
-	// The group committer of Record.
-	recordOnce   sync.Once
-	recordCh     chan *recordReq
-	recorderDone chan struct{}
-	closing      chan struct{}
-	closeOnce    sync.Once
+	recording recording // Record's group commit
+	closeOnce sync.Once
 
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
@@ -61,17 +57,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d.name, err)
 	}
-	return &DB{db: sqldb, dialect: d, Now: time.Now, closing: make(chan struct{})}, nil
+	return &DB{db: sqldb, dialect: d, Now: time.Now}, nil
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		close(db.closing)
-		db.recordOnce.Do(func() {}) // no recorder may start after this
-		if db.recorderDone != nil {
-			<-db.recorderDone
-		}
+		db.recording.mu.Lock()
+		db.recording.closed = true
+		db.recording.mu.Unlock()
 		if db.record != nil {
 			db.record.Close()
 		}
