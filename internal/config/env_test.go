@@ -85,7 +85,8 @@ func TestEnvProblems(t *testing.T) {
 }
 
 func TestEnvFeeds(t *testing.T) {
-	got, err := loadYAML(t, "feeds:\n  - name: blog\n    url: https://example.org/old\n",
+	got, err := loadYAML(t, "practice:\n  from: hello@example.org\n  postal_address: 1 Main St\n"+
+		"feeds:\n  - name: blog\n    url: https://example.org/old\n",
 		"PRACTICEMAIL_FEEDS_0_URL=https://example.org/feed",
 		"PRACTICEMAIL_FEEDS_1_NAME=news",
 		"PRACTICEMAIL_FEEDS_1_URL=https://example.org/news",

@@ -101,6 +101,9 @@ func TestDevFixtureLoads(t *testing.T) {
 
 func TestLoadYAMLValues(t *testing.T) {
 	got, err := loadYAML(t, `
+practice:
+  from: hello@example.org
+  postal_address: 1 Main St
 smtp:
   connections: 12
   rate: 100/m

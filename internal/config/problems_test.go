@@ -90,6 +90,7 @@ log:
 		"practice.booking_url",
 		"practice.time_zone",
 		"practice.from",
+		"practice.postal_address",
 		"practice.reply_to",
 		"practice.notify_email",
 		"http.addr",

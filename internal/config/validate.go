@@ -18,7 +18,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) problems() Problems {
 	var p Problems
-	c.Practice.check(&p, c.SMTP.URL != "")
+	c.Practice.check(&p, c.SMTP.URL != "", len(c.Feeds) > 0)
 	checkListenAddr(&p, "http.addr", c.HTTP.Addr)
 	c.Database.check(&p)
 	c.Redis.check(&p)
@@ -36,15 +36,24 @@ func (c *Config) problems() Problems {
 	return p
 }
 
-func (pr Practice) check(p *Problems, sending bool) {
+// check validates the practice; sending says smtp.url is set, posting that
+// feeds are configured, whose emails need a From and, by law (CAN-SPAM), a
+// postal address.
+func (pr Practice) check(p *Problems, sending, posting bool) {
 	if strings.TrimSpace(pr.Name) == "" {
 		p.add("practice.name", "required")
 	}
 	checkWebURL(p, "practice.base_url", pr.BaseURL, true)
 	checkWebURL(p, "practice.booking_url", pr.BookingURL, false)
 	checkTimeZone(p, "practice.time_zone", pr.TimeZone)
-	if pr.From == "" && sending {
+	switch {
+	case pr.From == "" && sending:
 		p.add("practice.from", "required when smtp.url is set")
+	case pr.From == "" && posting:
+		p.add("practice.from", "required when feeds are configured: posts are emailed from it")
+	}
+	if strings.TrimSpace(pr.PostalAddress) == "" && posting {
+		p.add("practice.postal_address", "required when feeds are configured: every post email carries it (CAN-SPAM)")
 	}
 	checkAddress(p, "practice.from", pr.From)
 	checkAddress(p, "practice.reply_to", pr.ReplyTo)

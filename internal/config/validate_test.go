@@ -83,7 +83,7 @@ func TestSMTPURL(t *testing.T) {
 // TestURLPasswordsAreNotQuoted: problems end up in logs and terminals.
 func TestURLPasswordsAreNotQuoted(t *testing.T) {
 	c := Default()
-	c.Practice.From = "a@example.org"
+	c.Practice.From, c.Practice.PostalAddress = "a@example.org", "1 Main St"
 	c.SMTP.URL = "smtp://user:hunter2@smtp.example.org:submission"
 	c.Database.URL = "postgres://user:hunter2@db:port/pm"
 	c.Redis.URL = "rediss://:hunter2@redis.example.org:6379/x"
