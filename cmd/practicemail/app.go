@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -72,6 +73,27 @@ func orDefaults(path string) string {
 		return "(built-in defaults and environment)"
 	}
 	return path
+}
+
+// parseAndOpen parses a command's flags and connects what it needs. A
+// command taking one argument gives its usage line: without exactly one,
+// that is the error, before anything is opened.
+func (m *Main) parseAndOpen(ctx context.Context, fs *flag.FlagSet, args []string, n needs, oneArg string) (*App, string, error) {
+	configPath, rest, err := parse(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	var arg string
+	switch {
+	case oneArg != "" && len(rest) != 1:
+		return nil, "", errors.New("usage: " + oneArg)
+	case oneArg == "" && len(rest) > 0:
+		return nil, "", fmt.Errorf("unexpected argument %q", rest[0])
+	case oneArg != "":
+		arg = rest[0]
+	}
+	a, err := m.open(ctx, configPath, n)
+	return a, arg, err
 }
 
 // open connects what a command needs. The database is always migrated and

@@ -39,11 +39,7 @@ type feedStatus struct {
 
 func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
-	configPath, _, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	a, err := m.open(ctx, configPath, needs{})
+	a, _, err := m.parseAndOpen(ctx, fs, args, needs{}, "")
 	if err != nil {
 		return err
 	}

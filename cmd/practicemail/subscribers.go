@@ -31,21 +31,14 @@ func cmdSubscribers(ctx context.Context, m *Main, fs *flag.FlagSet, args []strin
 
 func (m *Main) subscribersAdd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	name := fs.String("name", "", "the person's name")
-	topics := fs.String("topics", "posts", "topics, comma-separated: posts, news")
-	confirmed := fs.Bool("confirmed", false, "active at once (you have their consent), instead of pending")
-	configPath, rest, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return errors.New("usage: practicemail subscribers add EMAIL [--name N] [--topics posts,news] [--confirmed]")
-	}
-	a, err := m.open(ctx, configPath, needs{})
+	topics, confirmed := consentFlags(fs)
+	a, email, err := m.parseAndOpen(ctx, fs, args, needs{},
+		"practicemail subscribers add EMAIL [--name N] [--topics posts,news] [--confirmed]")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	r, err := a.DB.AddSubscriber(ctx, store.NewSubscriber{Email: rest[0], Name: *name, Topics: splitList(*topics),
+	r, err := a.DB.AddSubscriber(ctx, store.NewSubscriber{Email: email, Name: *name, Topics: splitList(*topics),
 		Confirmed: *confirmed, ConsentSource: "cli"})
 	if err != nil {
 		return err
@@ -58,30 +51,29 @@ func (m *Main) subscribersAdd(ctx context.Context, fs *flag.FlagSet, args []stri
 	return nil
 }
 
+// consentFlags are the flags add and import share.
+func consentFlags(fs *flag.FlagSet) (topics *string, confirmed *bool) {
+	return fs.String("topics", "posts", "topics, comma-separated: posts, news"),
+		fs.Bool("confirmed", false, "active at once (you have their consent), instead of pending")
+}
+
 func (m *Main) subscribersImport(ctx context.Context, fs *flag.FlagSet, args []string) error {
-	topics := fs.String("topics", "posts", "topics, comma-separated: posts, news")
-	confirmed := fs.Bool("confirmed", false, "active at once (you have their consent), instead of pending")
-	configPath, rest, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return errors.New("usage: practicemail subscribers import FILE.csv [--confirmed] [--topics posts,news]")
-	}
-	f, err := os.Open(rest[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	a, err := m.open(ctx, configPath, needs{})
+	topics, confirmed := consentFlags(fs)
+	a, path, err := m.parseAndOpen(ctx, fs, args, needs{},
+		"practicemail subscribers import FILE.csv [--confirmed] [--topics posts,news]")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sum, err := roster.Import(ctx, a.DB, f, roster.Options{Confirmed: *confirmed, Topics: splitList(*topics),
-		Source: "import:" + filepath.Base(rest[0]), Progress: roster.TerminalProgress(m.Stderr)})
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", rest[0], err)
+		return err
+	}
+	defer f.Close()
+	sum, err := roster.Import(ctx, a.DB, f, roster.Options{Confirmed: *confirmed, Topics: splitList(*topics),
+		Source: "import:" + filepath.Base(path), Progress: roster.TerminalProgress(m.Stderr)})
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
 	}
 	sum.Write(m.Stdout)
 	return nil
@@ -89,11 +81,7 @@ func (m *Main) subscribersImport(ctx context.Context, fs *flag.FlagSet, args []s
 
 func (m *Main) subscribersExport(ctx context.Context, fs *flag.FlagSet, args []string, list bool) error {
 	status := fs.String("status", "", "only subscribers with this status (active, pending, unsubscribed, bounced, complained)")
-	configPath, _, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	a, err := m.open(ctx, configPath, needs{})
+	a, _, err := m.parseAndOpen(ctx, fs, args, needs{}, "")
 	if err != nil {
 		return err
 	}
