@@ -38,7 +38,10 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 			if atStart {
 				since = time.Time{} // …except at start
 			}
-			added, err := w.ensure(ctx, NewPostFanoutTask(p.ID), QueueControl, since)
+			id, postID := fanoutTaskID(p.ID), p.ID
+			added, err := w.ensure(ctx, id, QueueControl, since, func(round string) *asynq.Task {
+				return newPostFanoutTask(postID, round)
+			})
 			if err != nil {
 				return n, err
 			}
@@ -54,7 +57,10 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 		if atStart && !since.After(time.Now()) {
 			since = time.Time{} // rows just reclaimed from a dead sender: rescue at once
 		}
-		added, err := w.ensure(ctx, NewDeliverTask(b.BatchRef, ""), QueueMail, since)
+		ref := b.BatchRef
+		added, err := w.ensure(ctx, deliverTaskID(ref), QueueMail, since, func(round string) *asynq.Task {
+			return NewDeliverTask(ref, round)
+		})
 		if err != nil {
 			return n, err
 		}
@@ -67,19 +73,18 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 // running before Reconcile adds a rescue task beside it.
 const orphanAfter = 10 * time.Second
 
-// ensure enqueues t unless a task with its ID is waiting to run. A finished
-// task kept for its ID is replaced; a running one that left its work undone
-// for a while (its worker died, and asynq will notice only when its lease
-// runs out) gets a rescue task beside it. Leases keep the two from sending
-// one row twice.
-// Its work has been waiting since since.
-func (w *Worker) ensure(ctx context.Context, t *asynq.Task, queue string, since time.Time) (int, error) {
-	id := taskID(t)
+// ensure enqueues the task with ID id, made by newTask, unless it is waiting
+// to run. Its work has been waiting since since. A finished task kept for its
+// ID is replaced; a running one that left its work undone for a while (its
+// worker died, and asynq will notice only when its lease runs out) gets a
+// rescue task beside it, a round of its own. Leases keep the two from
+// sending one row twice.
+func (w *Worker) ensure(ctx context.Context, id, queue string, since time.Time, newTask func(round string) *asynq.Task) (int, error) {
 	var opts []asynq.Option
 	if since.After(time.Now()) {
 		opts = append(opts, asynq.ProcessAt(wholeSecondAfter(since)))
 	}
-	_, err := w.Queue.EnqueueContext(ctx, t, opts...)
+	_, err := w.Queue.EnqueueContext(ctx, newTask(""), opts...)
 	if err == nil {
 		return 1, nil
 	}
@@ -95,31 +100,14 @@ func (w *Worker) ensure(ctx context.Context, t *asynq.Task, queue string, since 
 		if err := w.Inspector.DeleteTask(queue, id); err != nil {
 			return 0, fmt.Errorf("delete finished task %s: %w", id, err)
 		}
-		return w.ensure(ctx, t, queue, since)
+		return w.ensure(ctx, id, queue, since, newTask)
 	case asynq.TaskStateActive:
 		if time.Since(since) < orphanAfter {
 			return 0, nil
 		}
-		rescue := asynq.NewTask(t.Type(), t.Payload(), asynq.TaskID(id+":rescue"+strconv.FormatInt(time.Now().Unix()/60, 10)),
-			asynq.Queue(queue), asynq.Retention(retention))
-		return 1, w.enqueue(ctx, rescue)
+		return 1, w.enqueue(ctx, newTask("rescue"+strconv.FormatInt(time.Now().Unix()/60, 10)))
 	}
 	return 0, nil // pending, scheduled or retry: it will run
-}
-
-// taskID recovers the ID our constructors gave a task.
-func taskID(t *asynq.Task) string {
-	switch t.Type() {
-	case TypePostFanout:
-		var p PostFanoutPayload
-		decode(t, &p)
-		return fmt.Sprintf("post:fanout:%d", p.PostID)
-	case TypeDeliver:
-		var p DeliverPayload
-		decode(t, &p)
-		return fmt.Sprintf("delivery:%s:%d:%d", p.Kind, p.Source, p.Batch)
-	}
-	return ""
 }
 
 // reclaimDead releases rows leased by processes on this host that no longer

@@ -55,11 +55,16 @@ type PostFanoutPayload struct {
 }
 
 // NewPostFanoutTask returns the task fanning a post out to its subscribers.
-func NewPostFanoutTask(postID int64) *asynq.Task {
+func NewPostFanoutTask(postID int64) *asynq.Task { return newPostFanoutTask(postID, "") }
+
+// newPostFanoutTask is NewPostFanoutTask with a round (see NewDeliverTask).
+func newPostFanoutTask(postID int64, round string) *asynq.Task {
 	return asynq.NewTask(TypePostFanout, mustJSON(PostFanoutPayload{PostID: postID}),
-		asynq.TaskID(fmt.Sprintf("post:fanout:%d", postID)),
+		asynq.TaskID(withRound(fanoutTaskID(postID), round)),
 		asynq.Queue(QueueControl), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(time.Hour))
 }
+
+func fanoutTaskID(postID int64) string { return fmt.Sprintf("post:fanout:%d", postID) }
 
 // DeliverPayload names a batch of ledger rows.
 type DeliverPayload struct {
@@ -72,12 +77,20 @@ type DeliverPayload struct {
 // rounds of one batch (0 first, then one per retry round or rescue), each its
 // own task ID.
 func NewDeliverTask(b store.BatchRef, round string) *asynq.Task {
-	id := fmt.Sprintf("delivery:%s:%d:%d", b.Kind, b.SourceID, b.Batch)
-	if round != "" {
-		id += ":" + round
-	}
 	return asynq.NewTask(TypeDeliver, mustJSON(DeliverPayload{Kind: b.Kind, Source: b.SourceID, Batch: b.Batch}),
-		asynq.TaskID(id), asynq.Queue(QueueMail), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(2*time.Hour))
+		asynq.TaskID(withRound(deliverTaskID(b), round)),
+		asynq.Queue(QueueMail), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(2*time.Hour))
+}
+
+func deliverTaskID(b store.BatchRef) string {
+	return fmt.Sprintf("delivery:%s:%d:%d", b.Kind, b.SourceID, b.Batch)
+}
+
+func withRound(id, round string) string {
+	if round == "" {
+		return id
+	}
+	return id + ":" + round
 }
 
 func mustJSON(v any) []byte {
