@@ -41,7 +41,8 @@ type App struct {
 	redisChild *redisChild
 }
 
-// needs says which dependencies a command uses.
+// needs says which dependencies a command uses: with redis, it enqueues
+// work, so it also gets the worker (templates, link signing, feed fetching).
 type needs struct{ redis, mail bool }
 
 // loadConfig reads the configuration: the file named, else practicemail.yaml
@@ -119,9 +120,11 @@ func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, erro
 			return nil, err
 		}
 	}
-	if err := a.buildWorker(m.WorkerOptions); err != nil {
-		a.Close()
-		return nil, err
+	if n.redis { // the commands that enqueue work: they need the worker
+		if err := a.buildWorker(m.WorkerOptions); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	return a, nil
 }
