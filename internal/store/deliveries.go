@@ -30,25 +30,30 @@ type Claimed struct {
 // until leaseUntil, and returns them in ID order.
 func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil time.Time) ([]Claimed, error) {
 	now := db.nowMS()
-	defer db.lockWrites()()
-	rows, err := db.db.QueryContext(ctx, db.q(`UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE kind = ? AND source_id = ? AND batch = ?
-		AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
-		RETURNING id, recipient, COALESCE(subscriber_id, 0), attempts`),
-		owner, leaseUntil.UnixMilli(), b.Kind, b.SourceID, b.Batch, now, now)
-	if err != nil {
-		return nil, fmt.Errorf("claim %v: %w", b, err)
-	}
-	defer rows.Close()
 	var out []Claimed
-	for rows.Next() {
-		var c Claimed
-		if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Attempts); err != nil {
-			return nil, fmt.Errorf("claim %v: %w", b, err)
+	err := db.tx(ctx, func(tx *Tx) error {
+		if err := tx.fold(ctx); err != nil {
+			return err
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		rows, err := tx.query(ctx, `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+			WHERE kind = ? AND source_id = ? AND batch = ?
+			AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
+			RETURNING id, recipient, COALESCE(subscriber_id, 0), attempts`,
+			owner, leaseUntil.UnixMilli(), b.Kind, b.SourceID, b.Batch, now, now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Claimed
+			if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Attempts); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("claim %v: %w", b, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID }) // RETURNING has no order
@@ -59,13 +64,24 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 // many it holds. Lease queries name their batch, so they use the batch index
 // and never scan the ledger.
 func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until time.Time) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE deliveries SET lease_until = ?
-		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'sending' AND lease_owner = ?`,
-		until.UnixMilli(), b.Kind, b.SourceID, b.Batch, owner)
+	var n int64
+	err := db.tx(ctx, func(tx *Tx) error {
+		if err := tx.fold(ctx); err != nil { // rows with outcomes are no longer held
+			return err
+		}
+		res, err := tx.exec(ctx, `UPDATE deliveries SET lease_until = ?
+			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'sending' AND lease_owner = ?`,
+			until.UnixMilli(), b.Kind, b.SourceID, b.Batch, owner)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("renew lease: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
 // ReleaseLease puts owner's unfinished rows of batch b back in the queue, due
@@ -82,13 +98,24 @@ func (db *DB) ReleaseOwner(ctx context.Context, owner string) (int64, error) {
 }
 
 func (db *DB) release(ctx context.Context, where string, next time.Time, args ...any) (int64, error) {
-	res, err := db.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL,
-		attempts = attempts - 1, next_attempt_at = CASE WHEN ? > next_attempt_at THEN ? ELSE next_attempt_at END
-		WHERE state = 'sending' AND `+where, append([]any{next.UnixMilli(), next.UnixMilli()}, args...)...)
+	var n int64
+	err := db.tx(ctx, func(tx *Tx) error {
+		if err := tx.fold(ctx); err != nil {
+			return err
+		}
+		res, err := tx.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL,
+			attempts = attempts - 1, next_attempt_at = CASE WHEN ? > next_attempt_at THEN ? ELSE next_attempt_at END
+			WHERE state = 'sending' AND `+where, append([]any{next.UnixMilli(), next.UnixMilli()}, args...)...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("release lease: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
 // BatchDue returns the earliest next attempt among b's queued rows, and false
@@ -142,6 +169,9 @@ type OpenBatch struct {
 // IN clause lets SQLite use the partial index of open rows instead of
 // scanning every delivery ever made.
 func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
+	if err := db.foldOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT kind, source_id, batch,
 		MIN(CASE WHEN state <> 'queued' THEN 0 WHEN next_attempt_at > created_at THEN next_attempt_at ELSE created_at END)
 		FROM deliveries WHERE state IN ('queued', 'sending') AND (state = 'queued' OR lease_until < ?)
@@ -179,6 +209,9 @@ type Delivery struct {
 
 // Deliveries lists the ledger rows of (kind, sourceID) in ID order.
 func (db *DB) Deliveries(ctx context.Context, kind string, sourceID int64) ([]Delivery, error) {
+	if err := db.foldOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT id, kind, source_id, recipient, batch, state, attempts, last_reply, message_id, sent_at
 		FROM deliveries WHERE kind = ? AND source_id = ? ORDER BY id`, kind, sourceID)
 	if err != nil {

@@ -6,75 +6,181 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Record stores the outcome of one row, only if owner still holds its lease. It
 // reports false when the lease was lost, in which case nothing was written.
-//
-// Senders call it once per message, right after the server's reply, and wait
-// for it before their next message. Outcomes arriving together are committed
-// in one transaction (group commit) by the first sender to arrive, the
-// leader, while the others wait for it; a sender alone commits its own
-// outcome at once, with no hand-off to another goroutine. Each sender has at
-// most one outcome outstanding, so a leader's work is bounded.
+// It is RecordAsync followed by Wait.
 func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error) {
-	req := &recordReq{owner: owner, o: o, done: make(chan recordRes, 1)}
+	return db.RecordAsync(owner, o, nil).Wait(ctx)
+}
+
+// RecordAsync hands the outcome of one row to the recorder, which stores it
+// only if owner still holds the row's lease, and returns at once; after,
+// when set, runs on the recorder's goroutine as soon as the outcome is
+// written (or has failed), before Wait returns.
+//
+// The recorder commits outcomes in groups: each SQLite commit costs several
+// system calls and a WAL frame per page touched, far more than the UPDATE
+// itself. It commits what it holds as soon as it holds RecordGroup
+// outcomes, or someone waits on one of them, or the oldest has waited
+// recordLinger. Senders hand over an outcome and go on with their next
+// message, and wait for the outcome only at the last moment before that
+// message can be delivered, so the wait rarely costs them anything.
+func (db *DB) RecordAsync(owner string, o Outcome, after func()) *Recording {
+	r := &Recording{rc: &db.recording, owner: owner, o: o, after: after, done: make(chan struct{})}
 	rc := &db.recording
 	rc.mu.Lock()
 	if rc.closed {
 		rc.mu.Unlock()
-		return false, errors.New("record delivery: database closed")
+		r.finish(false, errors.New("record delivery: database closed"))
+		return r
 	}
-	rc.pending = append(rc.pending, req)
-	if !rc.leading {
-		rc.leading = true
-		for len(rc.pending) > 0 {
-			batch := rc.pending
-			rc.pending = nil
-			rc.mu.Unlock()
-			db.commitRecords(batch)
-			rc.mu.Lock()
-		}
-		rc.leading = false
+	if rc.wake == nil {
+		rc.wake = make(chan struct{}, 1)
+		rc.stopped = make(chan struct{})
+		go db.recordLoop()
 	}
+	rc.pending = append(rc.pending, r)
+	// The recorder looks when the group is full, and when the first
+	// outcome arrives, to start the linger timer.
+	look := len(rc.pending) >= max(db.RecordGroup, 1) || len(rc.pending) == 1
 	rc.mu.Unlock()
-	r := <-req.done
-	return r.held, r.err
+	if look {
+		rc.poke()
+	}
+	return r
 }
 
-// recording is the state of Record's group commit.
-type recording struct {
-	mu      sync.Mutex
-	pending []*recordReq
-	leading bool // a sender is committing
-	closed  bool
-}
+// recordLinger is how long an outcome nobody waits for may stay unwritten.
+const recordLinger = 2 * time.Millisecond
 
-type recordReq struct {
+// A Recording is an outcome handed to RecordAsync.
+type Recording struct {
+	rc    *recording
 	owner string
 	o     Outcome
-	done  chan recordRes
+	after func()
+	done  chan struct{}
+	held  bool
+	err   error
 }
 
-type recordRes struct {
-	held bool
-	err  error
+// Wait waits until the outcome is written and reports whether the lease
+// still held (false: nothing was written). Cancelling ctx stops the wait,
+// not the write.
+func (r *Recording) Wait(ctx context.Context) (bool, error) {
+	select {
+	case <-r.done:
+		return r.held, r.err
+	default:
+	}
+	r.rc.mu.Lock()
+	r.rc.wanted = true
+	r.rc.mu.Unlock()
+	r.rc.poke()
+	select {
+	case <-r.done:
+		return r.held, r.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
-func (db *DB) commitRecords(batch []*recordReq) {
+func (r *Recording) finish(held bool, err error) {
+	r.held, r.err = held && err == nil, err
+	if r.after != nil {
+		r.after()
+	}
+	close(r.done)
+}
+
+// recording is the state of the recorder, a goroutine started on the first
+// RecordAsync and stopped by Close once everything handed to it is written.
+type recording struct {
+	mu      sync.Mutex
+	pending []*Recording
+	wanted  bool // someone waits on a pending outcome
+	closed  bool
+	wake    chan struct{} // nil until the recorder starts
+	stopped chan struct{} // closed when the recorder has exited
+}
+
+func (rc *recording) poke() {
+	select {
+	case rc.wake <- struct{}{}:
+	default: // the recorder is already due to look
+	}
+}
+
+func (db *DB) recordLoop() {
+	rc := &db.recording
+	defer close(rc.stopped)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	var since time.Time // when the oldest pending outcome arrived
+	for {
+		select {
+		case <-rc.wake:
+		case <-linger.C:
+		}
+		rc.mu.Lock()
+		n, closed := len(rc.pending), rc.closed
+		if n == 0 {
+			rc.wanted = false // what was waited on is written
+			rc.mu.Unlock()
+			if closed {
+				return
+			}
+			continue
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		if wait := recordLinger - time.Since(since); !rc.wanted && !closed && n < max(db.RecordGroup, 1) && wait > 0 {
+			rc.mu.Unlock()
+			linger.Reset(wait)
+			continue
+		}
+		batch := rc.pending
+		rc.pending, rc.wanted, since = nil, false, time.Time{}
+		rc.mu.Unlock()
+		linger.Stop()
+		db.commitRecords(batch)
+		rc.poke() // more may have come, or closed, while committing
+	}
+}
+
+// stopRecording refuses new outcomes and waits until those already handed
+// to the recorder are written.
+func (db *DB) stopRecording() {
+	rc := &db.recording
+	rc.mu.Lock()
+	rc.closed = true
+	started := rc.wake != nil
+	rc.mu.Unlock()
+	if !started {
+		return
+	}
+	rc.poke()
+	<-rc.stopped
+}
+
+func (db *DB) commitRecords(batch []*Recording) {
 	held := make([]bool, len(batch))
 	ctx := context.Background()
-	if len(batch) == 1 && !batch[0].o.Bounce {
+	if len(batch) == 1 && (db.journalled() || !batch[0].o.Bounce) {
 		// Alone, an outcome needs no transaction of ours: autocommit skips
 		// a BEGIN and a COMMIT statement.
 		r := batch[0]
 		st, err := db.recordStmt(ctx)
 		if err == nil {
 			unlock := db.lockWrites()
-			held[0], err = recordWith(st, r.owner, r.o, db.nowMS())
+			held[0], err = db.recordWith(st, r.owner, r.o, db.nowMS())
 			unlock()
 		}
-		r.done <- recordRes{held: held[0] && err == nil, err: err}
+		r.finish(held[0], err)
 		return
 	}
 	err := db.tx(ctx, func(tx *Tx) error {
@@ -94,20 +200,30 @@ func (db *DB) commitRecords(batch []*recordReq) {
 		return nil
 	})
 	for i, r := range batch {
-		r.done <- recordRes{held: held[i] && err == nil, err: err}
+		r.finish(held[i], err)
 	}
 }
 
-// recordUpdate writes one outcome; prepared once, it runs once per message.
-const recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
+// recordUpdate writes one outcome to its delivery row (PostgreSQL), and
+// recordAppend to the outcomes journal (SQLite; see outcomes.go). Prepared
+// once, one of them runs once per message.
+const (
+	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
 	next_attempt_at = ?, lease_owner = '', lease_until = NULL
 	WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
+	SELECT id, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+)
 
 func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 	db.prepMu.Lock()
 	defer db.prepMu.Unlock()
 	if db.record == nil {
-		st, err := db.db.PrepareContext(ctx, db.q(recordUpdate))
+		query := recordUpdate
+		if db.journalled() {
+			query = recordAppend
+		}
+		st, err := db.db.PrepareContext(ctx, db.q(query))
 		if err != nil {
 			return nil, fmt.Errorf("prepare record: %w", err)
 		}
@@ -116,13 +232,23 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 	return db.record, nil
 }
 
-// recordWith writes one outcome with the prepared UPDATE.
-func recordWith(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+// recordWith writes one outcome with the prepared statement.
+func (db *DB) recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
 	var sentAt sql.NullInt64
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
 	}
-	res, err := update.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	var res sql.Result
+	var err error
+	if db.journalled() {
+		bounce := 0
+		if o.Bounce {
+			bounce = 1
+		}
+		res, err = st.Exec(o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounce, o.ID, owner)
+	} else {
+		res, err = st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -130,11 +256,11 @@ func recordWith(update *sql.Stmt, owner string, o Outcome, now int64) (bool, err
 	return n == 1, err
 }
 
-func (tx *Tx) record(update *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
-	if held, err := recordWith(update, owner, o, now); err != nil || !held {
+func (tx *Tx) record(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	if held, err := tx.db.recordWith(st, owner, o, now); err != nil || !held {
 		return false, err
 	}
-	if o.Bounce {
+	if o.Bounce && !tx.db.journalled() { // journalled bounces are counted by fold
 		_, err := tx.exec(context.Background(), `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
 			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
 			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)

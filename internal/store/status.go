@@ -15,6 +15,9 @@ type Counts struct {
 // Counts summarises subscribers, posts and deliveries by state.
 func (db *DB) Counts(ctx context.Context) (*Counts, error) {
 	c := &Counts{}
+	if err := db.foldOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	var err error
 	if c.Subscribers, err = db.countBy(ctx, "subscribers", "status"); err != nil {
 		return nil, err

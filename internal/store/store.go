@@ -34,8 +34,13 @@ type DB struct {
 	prepMu sync.Mutex
 	record *sql.Stmt // see recordStmt
 
-	recording recording // Record's group commit
+	recording recording // the recorder; see RecordAsync
 	closeOnce sync.Once
+
+	// RecordGroup is how many outcomes the recorder gathers before it
+	// commits without being asked; see RecordAsync. Set it to the number
+	// of senders that can have an outcome outstanding at once. [4]
+	RecordGroup int
 
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
@@ -57,15 +62,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d.name, err)
 	}
-	return &DB{db: sqldb, dialect: d, Now: time.Now}, nil
+	return &DB{db: sqldb, dialect: d, Now: time.Now, RecordGroup: 4}, nil
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		db.recording.mu.Lock()
-		db.recording.closed = true
-		db.recording.mu.Unlock()
+		db.stopRecording()
 		if db.record != nil {
 			db.record.Close()
 		}

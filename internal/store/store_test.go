@@ -394,3 +394,49 @@ func TestRecordConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// An outcome, once recorded, settles its row for good, whatever happens to
+// the lease afterwards: on SQLite the outcome sits in the journal until a
+// fold, and a claim or release that did not fold first would send the row
+// again or put it back in the queue.
+func TestRecordedOutcomeSurvivesClaimAndRelease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 4, store.StatusActive, "posts")
+		page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 100)
+		must(t, err)
+		b := page.Batch
+		// a's lease has already run out when it records: a slow sender.
+		a, err := db.Claim(ctx, b, "a", time.Now().Add(-time.Second))
+		must(t, err)
+		held, err := db.Record(ctx, "a", store.Outcome{ID: a[0].ID, State: store.DeliverySent, Reply: "250 ok", MessageID: "<m@x>"})
+		must(t, err)
+		if !held {
+			t.Fatal("a's outcome was refused before anyone else took the rows")
+		}
+		got, err := db.Claim(ctx, b, "b", time.Now().Add(time.Minute))
+		must(t, err)
+		if len(got) != 3 || got[0].ID == a[0].ID {
+			t.Fatalf("b claimed %+v; want the 3 rows without an outcome", got)
+		}
+		held, err = db.Record(ctx, "b", store.Outcome{ID: got[0].ID, State: store.DeliveryFailed, Reply: "550 no", Bounce: true})
+		must(t, err)
+		if !held {
+			t.Fatal("b's outcome was refused")
+		}
+		released, err := db.ReleaseLease(ctx, b, "b", time.Time{})
+		must(t, err)
+		if released != 2 {
+			t.Fatalf("released %d rows, want the 2 without an outcome", released)
+		}
+		c, err := db.Counts(ctx)
+		must(t, err)
+		if d := cmp.Diff(map[string]int64{"sent": 1, "failed": 1, "queued": 2}, c.Deliveries); d != "" {
+			t.Fatalf("deliveries by state (-want +got):\n%s", d)
+		}
+		ds, err := db.Deliveries(ctx, store.KindPost, 1)
+		must(t, err)
+		if ds[0].State != store.DeliverySent || ds[0].MessageID != "<m@x>" || ds[0].Attempts != 1 || ds[0].SentAt.IsZero() {
+			t.Fatalf("the row sent by a: %+v", ds[0])
+		}
+	})
+}

@@ -197,6 +197,9 @@ func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64,
 }
 
 func (db *DB) subscribers(ctx context.Context, where string, args ...any) ([]Subscriber, error) {
+	if err := db.foldOutcomes(ctx); err != nil { // journalled bounces
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT s.id, s.email, s.name, s.status, s.time_zone, s.consent_source,
 		s.consent_at, s.created_at, COALESCE((SELECT `+db.dialect.groupConcat("t.topic")+`
 			FROM subscriber_topics t WHERE t.subscriber_id = s.id), '')

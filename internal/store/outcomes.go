@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// On SQLite, outcomes are journalled: Record appends each to the outcomes
+// table, and fold applies them to their delivery rows in bulk. Until then a
+// row with an outcome still reads as sending, under the lease of the sender
+// that recorded it. Everything that acts on that state folds first, in its
+// own transaction: Claim (so an outcome's row is never claimed again),
+// releasing a lease (so it is never put back in the queue), and the readers
+// of the ledger (Counts, Deliveries, OpenBatches). A row has at most one
+// outcome in the journal: it is recorded only while its sender's lease
+// holds, once, and the next claim of the row folds it first.
+//
+// PostgreSQL updates each delivery row directly; its journal is always
+// empty.
+
+// journalled reports whether outcomes go through the journal.
+func (db *DB) journalled() bool { return db.dialect.name == "sqlite" }
+
+// fold applies every journalled outcome to its delivery row and empties the
+// journal, in tx.
+func (tx *Tx) fold(ctx context.Context) error {
+	if !tx.db.journalled() {
+		return nil
+	}
+	var any int
+	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes)`).Scan(&any); err != nil {
+		return fmt.Errorf("fold outcomes: %w", err)
+	}
+	if any == 0 {
+		return nil
+	}
+	now := tx.db.nowMS()
+	if _, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + b.n, updated_at = ?,
+			status = CASE WHEN bounces + b.n >= ? AND status = 'active' THEN 'bounced' ELSE status END
+		FROM (SELECT d.subscriber_id AS id, COUNT(*) AS n FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+			WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL GROUP BY d.subscriber_id) AS b
+		WHERE subscribers.id = b.id`, now, BounceLimit); err != nil {
+		return fmt.Errorf("fold outcomes: count bounces: %w", err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE deliveries SET state = o.state, last_reply = o.reply, message_id = o.message_id,
+			sent_at = CASE WHEN o.state = 'sent' THEN o.at END, next_attempt_at = o.next_attempt_at,
+			lease_owner = '', lease_until = NULL
+		FROM outcomes AS o WHERE o.delivery_id = deliveries.id`); err != nil {
+		return fmt.Errorf("fold outcomes: %w", err)
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM outcomes`); err != nil {
+		return fmt.Errorf("fold outcomes: %w", err)
+	}
+	return nil
+}
+
+// foldOutcomes folds the journal in a transaction of its own, taking the
+// write lock only when there is something to fold.
+func (db *DB) foldOutcomes(ctx context.Context) error {
+	if !db.journalled() {
+		return nil
+	}
+	var any int
+	if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes)`).Scan(&any); err != nil {
+		return fmt.Errorf("fold outcomes: %w", err)
+	}
+	if any == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx *Tx) error { return tx.fold(ctx) })
+}
