@@ -43,6 +43,11 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		stop := l.keep(ctx, w.Log)
 		s := &batchSend{w: w, b: b, owner: owner, lease: l, msg: msg, aud: aud, from: w.fromAddress()}
 		sendErr := s.run(ctx, rows)
+		// The last outcome must be written before the lease is released:
+		// the release would otherwise return its row to the queue.
+		if err := s.settle(); err != nil && sendErr == nil {
+			sendErr = err
+		}
 		stop()
 		// Whatever was not sent goes back, also when we are shutting down.
 		next := time.Time{}
@@ -101,6 +106,11 @@ type batchSend struct {
 	checkedAt time.Time
 	connDown  bool // the server could not be reached: stop and back off
 
+	// last is the previous outcome, handed to the recorder and perhaps not
+	// yet written; lastState is its state, counted once it is.
+	last      *store.Recording
+	lastState string
+
 	sent, retry, failed, suppressed int
 }
 
@@ -121,7 +131,7 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 		}
 		if !ok {
 			o := store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
-			if err := s.record(ctx, o); err != nil {
+			if err := s.record(o, nil); err != nil {
 				return err
 			}
 			continue
@@ -135,38 +145,80 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 	return nil
 }
 
-// sendAndRecord sends one row and records its outcome, holding one of the
-// process's in-flight slots from before the send until the outcome is
-// written: however many tasks send at once, a crash can leave at most
-// Options.InFlight messages sent but unrecorded.
+// sendAndRecord sends one row and hands its outcome to the recorder.
+//
+// Most of a send overlaps the writing of the previous outcome: the mail
+// gate, just before the end-of-data dot that lets the server accept the
+// message, waits for that write. From the gate until its own outcome is
+// written the message holds one of the process's in-flight slots, so
+// however many tasks send at once, a crash can leave at most
+// Options.InFlight (= smtp.connections) messages sent but unrecorded.
 func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
-	select {
-	case s.w.inFlight <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	held := false
+	var stopped error // why the gate refused
+	gate := func(ctx context.Context) error {
+		stopped = s.settle()
+		if stopped == nil && !held {
+			select {
+			case s.w.inFlight <- struct{}{}:
+				held = true
+			case <-ctx.Done():
+				stopped = ctx.Err()
+			}
+		}
+		if stopped == nil && !s.lease.valid() { // the waits may have been long
+			stopped = errLeaseLost
+		}
+		return stopped
 	}
-	defer func() { <-s.w.inFlight }()
-	if !s.lease.valid() { // the wait for a slot may have been long
-		return errLeaseLost
+	release := func() { <-s.w.inFlight }
+	o, err := s.send(ctx, r, gate)
+	if stopped != nil {
+		err = stopped // not sent
 	}
-	o, err := s.send(ctx, r)
 	if err != nil || s.connDown {
+		if held {
+			release()
+		}
 		return err
 	}
-	return s.record(ctx, o)
+	if !held {
+		release = nil
+	}
+	return s.record(o, release)
 }
 
-// record writes an outcome while the lease holds, even when ctx was
-// cancelled just after the server said 250.
-func (s *batchSend) record(ctx context.Context, o store.Outcome) error {
-	held, err := s.w.DB.Record(context.WithoutCancel(ctx), s.owner, o)
+// record hands an outcome to the recorder, once the one before it is
+// written: a sender has at most one outcome outstanding. after, if set,
+// runs once it is written. The outcome is written even if the task is
+// cancelled, and only while the lease holds.
+func (s *batchSend) record(o store.Outcome, after func()) error {
+	if err := s.settle(); err != nil {
+		if after != nil {
+			after()
+		}
+		return err
+	}
+	s.last, s.lastState = s.w.DB.RecordAsync(s.owner, o, after), o.State
+	return nil
+}
+
+// settle waits until the outstanding outcome, if any, is written, and
+// counts it. It reports errLeaseLost if the lease had been lost, in which
+// case that outcome was not written.
+func (s *batchSend) settle() error {
+	if s.last == nil {
+		return nil
+	}
+	held, err := s.last.Wait(context.Background())
+	s.last = nil
 	if err != nil {
 		return err
 	}
 	if !held {
 		return errLeaseLost
 	}
-	s.count(o.State)
+	s.count(s.lastState)
 	return nil
 }
 
@@ -190,9 +242,9 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 
 // send sends one row and says what became of it. The error is for failures
 // that stop the batch (shutdown), not for the message's own fate.
-func (s *batchSend) send(ctx context.Context, r store.Claimed) (store.Outcome, error) {
+func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
 	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
-	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt)
+	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
 	id := messageID(rcpt, s.from)
 	if err == nil {
 		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil

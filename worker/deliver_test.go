@@ -39,8 +39,11 @@ type fakeSender struct {
 	delay func(to string) time.Duration
 }
 
-func (f *fakeSender) SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient) (string, error) {
+func (f *fakeSender) SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient, gate mail.Gate) (string, error) {
 	if _, err := msg.AppendTo(nil, r); err != nil {
+		return "", err
+	}
+	if err := gate(ctx); err != nil {
 		return "", err
 	}
 	start := time.Now()

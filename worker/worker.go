@@ -21,9 +21,10 @@ import (
 )
 
 // sender sends one prepared message to one recipient and returns the server's
-// reply. It also keeps to the global send rate.
+// reply, calling gate just before the message can be delivered. It also
+// keeps to the global send rate.
 type sender interface {
-	SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient) (string, error)
+	SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient, gate mail.Gate) (string, error)
 }
 
 // Practice is what the worker needs to know about the practice to write email.

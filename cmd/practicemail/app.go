@@ -182,6 +182,9 @@ func (a *App) buildWorker(o worker.Options) error {
 	if o.InFlight == 0 {
 		o.InFlight = a.Config.SMTP.Connections
 	}
+	// Each in-flight message has at most one outcome waiting to be
+	// written: the recorder commits once it has them all.
+	a.DB.RecordGroup = o.InFlight
 	w := worker.New(o)
 	w.Instance = instance
 	w.DB, w.Queue, w.Inspector, w.Mail, w.Templates, w.Links, w.Log = a.DB, a.Queue, a.Inspector, a.Mail, eng, signer, a.Log

@@ -50,20 +50,18 @@ func (cn *conn) quit(timeout time.Duration) error {
 }
 
 // transact runs MAIL, RCPT, DATA and the message on the connection. A broken
-// connection is dropped; after a refusal the connection is reset and kept.
-func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to string, data []byte) (string, error) {
+// connection is dropped; after a refusal the connection is reset and kept. A
+// gate that refuses leaves the connection mid-DATA: it is dropped, which
+// makes the server discard the message.
+func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to string, data []byte, gate Gate) (string, error) {
 	cn.maybeSent = false
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := cn.nc.SetDeadline(deadline); err != nil {
+	if err := cn.nc.SetDeadline(sendDeadline(ctx, timeout)); err != nil {
 		cn.drop()
 		return "", newSendError("mail", err)
 	}
 	// Cancelling ctx interrupts blocked I/O by moving the deadline to now.
 	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Now()) })
-	reply, stage, err := cn.exchange(from, to, data)
+	reply, stage, err := cn.exchange(ctx, timeout, from, to, data, gate)
 	// If the cancellation ran, it may still touch the deadline later: the
 	// connection cannot be trusted with the next message.
 	interrupted := !stop()
@@ -72,6 +70,11 @@ func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to st
 			cn.drop()
 		}
 		return reply, nil
+	}
+	var ge gateError
+	if errors.As(err, &ge) {
+		cn.drop()
+		return "", ge.err
 	}
 	if ctx.Err() != nil && !isReply(err) {
 		err = errors.Join(ctx.Err(), err)
@@ -88,9 +91,19 @@ func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to st
 	return "", se
 }
 
+// sendDeadline is when a send must be done by: timeout from now, or ctx's
+// deadline if that is sooner.
+func sendDeadline(ctx context.Context, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
+}
+
 // exchange writes the transaction and reads the replies, returning the
 // stage of the first failure.
-func (cn *conn) exchange(from, to string, data []byte) (reply, stage string, err error) {
+func (cn *conn) exchange(ctx context.Context, timeout time.Duration, from, to string, data []byte, gate Gate) (reply, stage string, err error) {
 	w := cn.c.Text.W
 	cmds := [3]func(){
 		func() { cn.writeMail(w, from, to) },
@@ -130,6 +143,17 @@ func (cn *conn) exchange(from, to string, data []byte) (reply, stage string, err
 	for i, r := range replies {
 		if r != nil {
 			return "", stageName(i), cn.abortData(dataOpen, r)
+		}
+	}
+	if gate != nil {
+		if err := gate(ctx); err != nil {
+			return "", "data", gateError{err}
+		}
+		// The wait at the gate counts against no timeout: the rest of
+		// the transaction gets a whole one. (A cancellation that raced
+		// with this is honoured by the next message.)
+		if ctx.Err() == nil {
+			_ = cn.nc.SetDeadline(sendDeadline(ctx, timeout))
 		}
 	}
 	return cn.writeData(data)

@@ -26,13 +26,13 @@ func newOutbox(dir string, sign *signer, limiter *Limiter) (*Outbox, error) {
 
 // Send implements Sender.
 func (o *Outbox) Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error {
-	_, err := o.SendReply(ctx, from, to, msg, r)
+	_, err := o.SendReply(ctx, from, to, msg, r, nil)
 	return err
 }
 
 // SendReply implements Sender; the reply is the path of the file written,
 // <dir>/<UTC time>-<message id>.eml. The file appears whole or not at all.
-func (o *Outbox) SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient) (string, error) {
+func (o *Outbox) SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient, gate Gate) (string, error) {
 	if err := checkEnvelope(from, to); err != nil {
 		return "", err
 	}
@@ -42,6 +42,11 @@ func (o *Outbox) SendReply(ctx context.Context, from, to string, msg *Prepared, 
 	}
 	if err := o.limiter.Wait(ctx); err != nil {
 		return "", &SendError{Stage: "wait", Temporary: true, Err: err}
+	}
+	if gate != nil {
+		if err := gate(ctx); err != nil {
+			return "", err
+		}
 	}
 	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + fileSafe(r.MessageID) + ".eml"
 	path := filepath.Join(o.dir, name)

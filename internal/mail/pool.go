@@ -142,13 +142,13 @@ func (p *Pool) Dials() int {
 
 // Send implements Sender.
 func (p *Pool) Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error {
-	_, err := p.SendReply(ctx, from, to, msg, r)
+	_, err := p.SendReply(ctx, from, to, msg, r, nil)
 	return err
 }
 
 // SendReply implements Sender; the reply is the server's final answer to
 // the message, e.g. "2.0.0 Ok: queued as 4Bx2…".
-func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient) (string, error) {
+func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient, gate Gate) (string, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	data, err := render((*bp)[:0], msg, r, p.sign)
@@ -171,14 +171,14 @@ func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r 
 		return "", &SendError{Stage: "wait", Temporary: true, Err: ctx.Err()}
 	}
 	defer func() { p.slots <- cn }()
-	return p.deliver(ctx, cn, from, to, data)
+	return p.deliver(ctx, cn, from, to, data, gate)
 }
 
 // deliver runs one mail transaction on cn, dialling first if needed. A
 // connection that was already open may have been dropped by the server while
 // idle; if it breaks before the message could have been accepted, the
 // transaction is tried once more on a fresh connection.
-func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []byte) (string, error) {
+func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []byte, gate Gate) (string, error) {
 	for attempt := 0; ; attempt++ {
 		reused := cn.c != nil
 		if !reused {
@@ -186,7 +186,7 @@ func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []by
 				return "", err
 			}
 		}
-		reply, err := cn.transact(ctx, p.timeout, from, to, data)
+		reply, err := cn.transact(ctx, p.timeout, from, to, data, gate)
 		if err == nil {
 			return reply, nil
 		}

@@ -20,11 +20,32 @@ type Sender interface {
 	Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error
 	// SendReply is Send that also returns what the receiver said: the SMTP
 	// server's final reply text (usually with its queue id), or the path of
-	// the .eml file.
-	SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient) (string, error)
+	// the .eml file. A non-nil gate holds back the moment the message can
+	// be delivered; see Gate.
+	SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient, gate Gate) (string, error)
 	// Close releases connections; it waits for sends in progress.
 	Close() error
 }
+
+// A Gate is called by SendReply at the last moment before the message can be
+// delivered: on SMTP, once the server has accepted the envelope and said to
+// go ahead with the data, just before the message and the end-of-data dot
+// that asks it to accept the message. Until the gate returns, the message
+// cannot have been delivered. An error abandons the message undelivered
+// (mid-DATA the connection is dropped, which makes the server discard it),
+// and SendReply returns that error as it is. A gate may be called more than
+// once for one message, when a transaction is retried on a fresh
+// connection.
+//
+// The worker waits there for its previous message's outcome to be written,
+// so that the mail transaction up to that point overlaps the write.
+type Gate func(context.Context) error
+
+// gateError marks an error returned by a Gate.
+type gateError struct{ err error }
+
+func (e gateError) Error() string { return e.err.Error() }
+func (e gateError) Unwrap() error { return e.err }
 
 // TLS policies for Options.TLS.
 const (

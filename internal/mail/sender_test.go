@@ -65,7 +65,7 @@ func TestOutboxWritesParseableFiles(t *testing.T) {
 	var paths []string
 	for i := range 3 {
 		r := recipient(i)
-		path, err := s.SendReply(context.Background(), envelopeFrom, r.Address, msg, r)
+		path, err := s.SendReply(context.Background(), envelopeFrom, r.Address, msg, r, nil)
 		if err != nil {
 			t.Fatalf("SendReply: %v", err)
 		}
