@@ -294,3 +294,45 @@ func TestPoolRedialsDroppedIdleConnection(t *testing.T) {
 		t.Errorf("accepted %d with %d dials, want 3 and 3", srv.Count(), pool.Dials())
 	}
 }
+
+// TestPoolGate: the gate runs once the server has taken the envelope and
+// before it can have the message; a gate that refuses costs the message,
+// not the connection's next one, and its error comes back as it is.
+func TestPoolGate(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	pool := openPool(t, srv.URL, 1)
+	msg := prepared(t)
+	ctx := context.Background()
+	stop := errors.New("lease lost")
+
+	calls, atGate := 0, -1
+	r := recipient(1)
+	reply, err := pool.SendReply(ctx, envelopeFrom, r.Address, msg, r, func(context.Context) error {
+		calls++
+		atGate = srv.Count()
+		return nil
+	})
+	if err != nil || calls != 1 || atGate != 0 || srv.Count() != 1 || reply == "" {
+		t.Fatalf("open gate: err %v, %d calls, %d messages at the gate, %d after, reply %q; want nil, 1, 0, 1, a reply",
+			err, calls, atGate, srv.Count(), reply)
+	}
+
+	r = recipient(2)
+	_, err = pool.SendReply(ctx, envelopeFrom, r.Address, msg, r, func(context.Context) error { return stop })
+	if err != stop {
+		t.Fatalf("refused gate: err = %v, want the gate's own error", err)
+	}
+	var se *SendError
+	if errors.As(err, &se) {
+		t.Fatal("a gate's refusal came back as a delivery failure")
+	}
+
+	r = recipient(3)
+	if err := pool.Send(ctx, envelopeFrom, r.Address, msg, r); err != nil {
+		t.Fatalf("the send after a refused gate: %v", err)
+	}
+	got := srv.Messages()
+	if len(got) != 2 || got[0].To[0] != recipient(1).Address || got[1].To[0] != recipient(3).Address {
+		t.Fatalf("server has %d messages %+v; want those for persons 1 and 3", len(got), got)
+	}
+}
