@@ -108,18 +108,26 @@ func run(ctx context.Context, o options) error {
 	return report(o, m, msgs, results)
 }
 
-// measureSize runs the baseline, then practicemail, for n subscribers.
+// measureSize runs the baseline, then practicemail, then the baseline again,
+// for n subscribers. On a shared machine the load changes from minute to
+// minute: a baseline on each side of the run it is compared with is fairer
+// than one before it.
 func measureSize(ctx context.Context, o options, n int, msgs [][]byte) (result, error) {
 	fmt.Fprintf(os.Stderr, "== N=%d: raw baseline over %d connections\n", n, o.conns)
-	raw, err := runRaw(ctx, o, n, msgs)
+	before, err := runRaw(ctx, o, n, msgs)
 	if err != nil {
 		return result{}, fmt.Errorf("raw baseline, N=%d: %w", n, err)
 	}
-	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n== N=%d: practicemail\n", raw.rate(n), n)
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n== N=%d: practicemail\n", before.rate(n), n)
 	pm, err := runPracticemail(ctx, o, n)
 	if err != nil {
 		return result{}, fmt.Errorf("practicemail, N=%d: %w", n, err)
 	}
-	fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n", pm.rate(n), mb(pm.maxRSS))
-	return result{n: n, raw: raw, pm: pm}, nil
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n== N=%d: raw baseline again\n", pm.rate(n), mb(pm.maxRSS), n)
+	after, err := runRaw(ctx, o, n, msgs)
+	if err != nil {
+		return result{}, fmt.Errorf("raw baseline, N=%d: %w", n, err)
+	}
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n", after.rate(n))
+	return result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: pm}, nil
 }

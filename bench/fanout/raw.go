@@ -31,6 +31,25 @@ type rawResult struct {
 
 func (r rawResult) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
 
+// merge combines two runs of n messages into one of their mean time and
+// CPU per run: its rate(n) is n over the mean elapsed time.
+func (r rawResult) merge(o rawResult) rawResult {
+	half := func(a, b time.Duration) time.Duration {
+		if a < 0 || b < 0 {
+			return -1
+		}
+		return (a + b) / 2
+	}
+	m := rawResult{elapsed: (r.elapsed + o.elapsed) / 2, sink: -1}
+	m.use = usage{wall: half(r.use.wall, o.use.wall), machine: half(r.use.machine, o.use.machine),
+		self: half(r.use.self, o.use.self), child: half(r.use.child, o.use.child),
+		sink: half(r.use.sink, o.use.sink), redis: half(r.use.redis, o.use.redis)}
+	if r.sink >= 0 && o.sink >= 0 {
+		m.sink = (r.sink + o.sink) / 2
+	}
+	return m
+}
+
 // buildRawMessages renders the post exactly as the worker does (templates,
 // then mail.Prepare once, then one copy per recipient), dot-stuffed and
 // terminated, ready to write after DATA.
