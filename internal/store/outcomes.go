@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -27,12 +28,8 @@ func (tx *Tx) fold(ctx context.Context) error {
 	if !tx.db.journalled() {
 		return nil
 	}
-	var any int
-	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes)`).Scan(&any); err != nil {
-		return fmt.Errorf("fold outcomes: %w", err)
-	}
-	if any == 0 {
-		return nil
+	if empty, err := journalEmpty(tx.queryRow(ctx, journalAny)); err != nil || empty {
+		return err
 	}
 	now := tx.db.nowMS()
 	if _, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + b.n, updated_at = ?,
@@ -60,12 +57,19 @@ func (db *DB) foldOutcomes(ctx context.Context) error {
 	if !db.journalled() {
 		return nil
 	}
-	var any int
-	if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes)`).Scan(&any); err != nil {
-		return fmt.Errorf("fold outcomes: %w", err)
-	}
-	if any == 0 {
-		return nil
+	if empty, err := journalEmpty(db.queryRow(ctx, journalAny)); err != nil || empty {
+		return err
 	}
 	return db.tx(ctx, func(tx *Tx) error { return tx.fold(ctx) })
+}
+
+const journalAny = `SELECT EXISTS (SELECT 1 FROM outcomes)`
+
+// journalEmpty reads the answer to journalAny.
+func journalEmpty(row *sql.Row) (bool, error) {
+	var n int
+	if err := row.Scan(&n); err != nil {
+		return false, fmt.Errorf("fold outcomes: %w", err)
+	}
+	return n == 0, nil
 }

@@ -197,10 +197,7 @@ func TestFanOutPagesResumesAndIsIdempotent(t *testing.T) {
 
 func TestClaimLeaseRecord(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		addSubscribers(t, db, 5, store.StatusActive, "posts")
-		page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 100)
-		must(t, err)
-		b := page.Batch
+		b := newBatch(t, db, 5)
 		soon := time.Now().Add(time.Minute)
 		a, err := db.Claim(ctx, b, "a", soon)
 		must(t, err)
@@ -401,10 +398,7 @@ func TestRecordConcurrently(t *testing.T) {
 // again or put it back in the queue.
 func TestRecordedOutcomeSurvivesClaimAndRelease(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		addSubscribers(t, db, 4, store.StatusActive, "posts")
-		page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 100)
-		must(t, err)
-		b := page.Batch
+		b := newBatch(t, db, 4)
 		// a's lease has already run out when it records: a slow sender.
 		a, err := db.Claim(ctx, b, "a", time.Now().Add(-time.Second))
 		must(t, err)
@@ -439,4 +433,13 @@ func TestRecordedOutcomeSurvivesClaimAndRelease(t *testing.T) {
 			t.Fatalf("the row sent by a: %+v", ds[0])
 		}
 	})
+}
+
+// newBatch adds n active subscribers and fans post 1 out to them in one batch.
+func newBatch(t *testing.T, db *store.DB, n int) store.BatchRef {
+	t.Helper()
+	addSubscribers(t, db, n, store.StatusActive, "posts")
+	page, err := db.FanOut(ctx, store.KindPost, 1, "posts", 100)
+	must(t, err)
+	return page.Batch
 }
