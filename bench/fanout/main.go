@@ -31,6 +31,7 @@ type options struct {
 	outDir   string
 	sizes    []int
 	conns    int
+	workers  int  // practicemail's worker.concurrency; 0 for its default
 	runs     int  // measurements of each size
 	keep     bool // keep each run's directory (config, database, log)
 }
@@ -61,6 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.outDir, "out", "bench-results", "where the table is saved")
 	fs.StringVar(&sizes, "sizes", "10000,100000", "subscriber counts, comma-separated")
 	fs.IntVar(&o.conns, "conns", 4, "SMTP connections, for both practicemail and the baseline")
+	fs.IntVar(&o.workers, "concurrency", 0, "practicemail's worker.concurrency (0: its default)")
 	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
 	if err := fs.Parse(args); err != nil {

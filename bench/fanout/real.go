@@ -98,6 +98,9 @@ feeds:
     every: 1s
 `, practiceName, practiceBaseURL, practiceTimeZone, practiceAddress, practiceFrom, practiceReplyTo,
 		dbPath, o.redisURL, o.smtpAddr, o.conns, linkKey, feedURL)
+	if o.workers > 0 {
+		yaml += fmt.Sprintf("worker:\n  concurrency: %d\n", o.workers)
+	}
 	return os.WriteFile(path, []byte(yaml), 0o600)
 }
 
