@@ -148,8 +148,8 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 // sendAndRecord sends one row and hands its outcome to the recorder.
 //
 // Most of a send overlaps the writing of the previous outcome: the mail
-// gate, just before the end-of-data dot that lets the server accept the
-// message, waits for that write. From the gate until its own outcome is
+// gate, after the server has taken the envelope and before the message and
+// the end-of-data dot that lets the server accept it, waits for that write. From the gate until its own outcome is
 // written the message holds one of the process's in-flight slots, so
 // however many tasks send at once, a crash can leave at most
 // Options.InFlight (= smtp.connections) messages sent but unrecorded.
