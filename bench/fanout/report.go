@@ -96,6 +96,7 @@ func report(o options, m machine, msgs [][]byte, results []result) error {
 			r.rawBefore.rate(r.n), r.rawAfter.rate(r.n), cores(r.raw.use.otherCores()), cores(r.pm.use.otherCores()), mb(r.pm.idleRSS), mb(r.pm.doneRSS), mb(r.pm.maxRSS),
 			r.pm.latency.Seconds(), r.pm.cpuTotal.Seconds(), r.pm.seed.Seconds(), count(r.raw.sink), count(r.pm.sink))
 	}
+	b.WriteString(verdict(results))
 	fmt.Fprintf(&b, "\n%s", method(len(msgs[0])))
 	fmt.Print(b.String())
 	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
@@ -152,4 +153,28 @@ Redis's CPU is extra. "Other load" is the CPU time of every other process on the
 window, in cores: the machine is shared, and the sink and both clients need the same two cores. Peak RSS is the child's whole-life VmHWM, read from /proc until it exits
 (not ru_maxrss, which on Linux also counts the parent's RSS from before the child's exec).
 `, msgSize, rawRing)
+}
+
+// The issue's targets for this bench.
+const (
+	targetRatio = 0.50     // of the raw baseline's msg/s
+	targetRSS   = 64 << 20 // peak RSS, bytes
+)
+
+// verdict says, run by run, whether the targets were met.
+func verdict(results []result) string {
+	var b strings.Builder
+	b.WriteString("\nTargets: at least 50% of the raw baseline, peak RSS under 64 MB.\n\n")
+	for _, r := range results {
+		ratio := r.pm.rate(r.n) / r.raw.rate(r.n)
+		speed, mem := "met", "met"
+		if ratio < targetRatio {
+			speed = "NOT met"
+		}
+		if r.pm.maxRSS >= targetRSS {
+			mem = "NOT met"
+		}
+		fmt.Fprintf(&b, "- %s: %.0f%% of raw (%s), peak RSS %.1f MB (%s)\n", r.label(), 100*ratio, speed, mb(r.pm.maxRSS), mem)
+	}
+	return b.String()
 }
