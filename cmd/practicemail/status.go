@@ -16,9 +16,10 @@ import (
 // statusReport is what `status` prints; with --json, its fields as they are.
 type statusReport struct {
 	*store.Counts
-	Queues map[string]queueSize `json:"queues,omitempty"`
-	Redis  string               `json:"redis_error,omitempty"`
-	Feeds  []feedStatus         `json:"feeds"`
+	Sending []store.PostProgress `json:"sending"` // posts still on their way
+	Queues  map[string]queueSize `json:"queues,omitempty"`
+	Redis   string               `json:"redis_error,omitempty"`
+	Feeds   []feedStatus         `json:"feeds"`
 }
 
 type queueSize struct {
@@ -47,6 +48,12 @@ func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) er
 	rep := statusReport{}
 	if rep.Counts, err = a.DB.Counts(ctx); err != nil {
 		return err
+	}
+	if rep.Sending, err = a.DB.Sending(ctx); err != nil {
+		return err
+	}
+	if rep.Sending == nil {
+		rep.Sending = []store.PostProgress{} // [] in JSON, not null
 	}
 	feeds, err := a.DB.Feeds(ctx)
 	if err != nil {
@@ -87,6 +94,9 @@ func printStatus(w io.Writer, r statusReport) {
 	fmt.Fprintln(w, "subscribers: "+byState(r.Subscribers, "active", "pending", "unsubscribed", "bounced", "complained"))
 	fmt.Fprintln(w, "posts:       "+byState(r.Posts, "new", "held", "sending", "sent", "baseline", "skipped"))
 	fmt.Fprintln(w, "deliveries:  "+byState(r.Deliveries, "queued", "sending", "sent", "failed", "suppressed"))
+	for _, p := range r.Sending {
+		fmt.Fprintln(w, "sending:     "+progressLine(p))
+	}
 	if r.Redis != "" {
 		fmt.Fprintln(w, "queues:      unknown: "+r.Redis)
 	}
@@ -136,4 +146,14 @@ func byState(m map[string]int64, order ...string) string {
 		}
 	}
 	return s
+}
+
+// progressLine says how far one post's sending has come.
+func progressLine(p store.PostProgress) string {
+	rest := fmt.Sprintf("%d failed, %d suppressed, %d to go", p.Failed, p.Suppressed, p.ToGo)
+	if !p.FanOutDone {
+		return fmt.Sprintf("post %d %q: writing the recipient list, %d so far: %d sent, %s",
+			p.PostID, p.Title, p.Recipients(), p.Sent, rest)
+	}
+	return fmt.Sprintf("post %d %q: %d of %d sent, %s", p.PostID, p.Title, p.Sent, p.Recipients(), rest)
 }

@@ -49,3 +49,63 @@ func (db *DB) countBy(ctx context.Context, table, col string) (map[string]int64,
 	}
 	return out, rows.Err()
 }
+
+// PostProgress is how far the sending of one post has come.
+type PostProgress struct {
+	PostID     int64  `json:"post_id"`
+	Title      string `json:"title"`
+	Sent       int64  `json:"sent"`
+	Failed     int64  `json:"failed"`
+	Suppressed int64  `json:"suppressed"`
+	ToGo       int64  `json:"to_go"`        // queued, being sent, or waiting to retry
+	FanOutDone bool   `json:"fan_out_done"` // every recipient is in the ledger
+}
+
+// Recipients is how many ledger rows the post has so far.
+func (p PostProgress) Recipients() int64 { return p.Sent + p.Failed + p.Suppressed + p.ToGo }
+
+// Sending lists the posts still being sent: fanning out, or with ledger rows
+// not yet sent, in post ID order.
+func (db *DB) Sending(ctx context.Context) ([]PostProgress, error) {
+	if err := db.foldOutcomes(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, `SELECT p.id, p.title, COALESCE(f.done, 0), COALESCE(d.state, ''), COUNT(d.id)
+		FROM posts p
+		LEFT JOIN fanouts f ON f.kind = ? AND f.source_id = p.id
+		LEFT JOIN deliveries d ON d.kind = ? AND d.source_id = p.id
+		WHERE p.state = ? OR p.id IN (SELECT source_id FROM deliveries
+			WHERE state IN ('queued', 'sending') AND kind = ?)
+		GROUP BY p.id, p.title, f.done, d.state ORDER BY p.id`,
+		KindPost, KindPost, PostSending, KindPost)
+	if err != nil {
+		return nil, fmt.Errorf("posts being sent: %w", err)
+	}
+	defer rows.Close()
+	var out []PostProgress
+	for rows.Next() {
+		var id, n int64
+		var title, state string
+		var done int
+		if err := rows.Scan(&id, &title, &done, &state, &n); err != nil {
+			return nil, fmt.Errorf("posts being sent: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].PostID != id {
+			out = append(out, PostProgress{PostID: id, Title: title})
+		}
+		p := &out[len(out)-1]
+		// A post whose fan-out row is missing has not started it.
+		p.FanOutDone = done != 0
+		switch state {
+		case DeliverySent:
+			p.Sent = n
+		case DeliveryFailed:
+			p.Failed = n
+		case DeliverySuppressed:
+			p.Suppressed = n
+		case DeliveryQueued, DeliverySending:
+			p.ToGo += n
+		}
+	}
+	return out, rows.Err()
+}

@@ -443,3 +443,58 @@ func newBatch(t *testing.T, db *store.DB, n int) store.BatchRef {
 	must(t, err)
 	return page.Batch
 }
+
+// Sending shows each post still on its way, and drops it once every row is
+// settled.
+func TestSendingProgress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		addSubscribers(t, db, 3, store.StatusActive, "posts")
+		feed := addFeed(t, db)
+		ids, err := db.SavePoll(ctx, feed, store.PollOutcome{New: []store.Post{post("c")}, Next: time.Now()})
+		must(t, err)
+		id := ids[0]
+		progress := func() []store.PostProgress {
+			t.Helper()
+			p, err := db.Sending(ctx)
+			must(t, err)
+			return p
+		}
+		if got := progress(); len(got) != 0 {
+			t.Fatalf("before the fan-out: %+v, want nothing", got)
+		}
+		_, err = db.SetPostState(ctx, id, store.PostNew, store.PostSending)
+		must(t, err)
+		page, err := db.FanOut(ctx, store.KindPost, id, "posts", 2)
+		must(t, err)
+		rows, err := db.Claim(ctx, page.Batch, "w", time.Now().Add(time.Minute))
+		must(t, err)
+		_, err = db.Record(ctx, "w", store.Outcome{ID: rows[0].ID, State: store.DeliverySent, Reply: "250"})
+		must(t, err)
+		_, err = db.Record(ctx, "w", store.Outcome{ID: rows[1].ID, State: store.DeliveryFailed, Reply: "550", Bounce: true})
+		must(t, err)
+		want := []store.PostProgress{{PostID: id, Title: "Post c", Sent: 1, Failed: 1}}
+		if d := cmp.Diff(want, progress()); d != "" {
+			t.Fatalf("fanning out (-want +got):\n%s", d)
+		}
+		for !page.Done {
+			page, err = db.FanOut(ctx, store.KindPost, id, "posts", 2)
+			must(t, err)
+		}
+		_, err = db.SetPostState(ctx, id, store.PostSending, store.PostSent)
+		must(t, err)
+		want[0].ToGo, want[0].FanOutDone = 1, true
+		if d := cmp.Diff(want, progress()); d != "" {
+			t.Fatalf("fanned out, one to go (-want +got):\n%s", d)
+		}
+		if want[0].Recipients() != 3 {
+			t.Fatalf("recipients = %d, want 3", want[0].Recipients())
+		}
+		last, err := db.Claim(ctx, store.BatchRef{Kind: store.KindPost, SourceID: id, Batch: 2}, "w", time.Now().Add(time.Minute))
+		must(t, err)
+		_, err = db.Record(ctx, "w", store.Outcome{ID: last[0].ID, State: store.DeliverySuppressed, Reply: "gone"})
+		must(t, err)
+		if got := progress(); len(got) != 0 {
+			t.Fatalf("all settled: %+v, want nothing", got)
+		}
+	})
+}
