@@ -81,7 +81,7 @@ func (w *Worker) scheduleNextRound(ctx context.Context, b store.BatchRef) error 
 	// that is scheduling it.
 	due = wholeSecondAfter(due)
 	id := fmt.Sprintf("r%d.%d", due.Unix(), time.Now().UnixMilli())
-	return w.enqueue(ctx, NewDeliverTask(b, id), asynq.ProcessAt(due))
+	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, id), asynq.ProcessAt(due))
 }
 
 // wholeSecondAfter rounds t up to a whole second.

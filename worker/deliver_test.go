@@ -126,7 +126,7 @@ func testQueue(t *testing.T) *asynq.Client {
 	return asynq.NewClientFromRedisClient(rdb)
 }
 
-func deliverTask(b store.BatchRef) *asynq.Task { return NewDeliverTask(b, "") }
+func deliverTask(b store.BatchRef) *asynq.Task { return NewDeliverTask("", b, "") }
 
 // A sender stuck on one slow message keeps renewing its lease: another
 // sender trying the same batch meanwhile gets nothing, and everyone gets

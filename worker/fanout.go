@@ -53,7 +53,7 @@ func (w *Worker) fanOut(ctx context.Context, kind string, source int64, topic st
 		}
 		if page.Batch.Batch != 0 {
 			// A failed enqueue is not lost: the reconciler finds queued rows without a task.
-			if err := w.enqueue(ctx, NewDeliverTask(page.Batch, "")); err != nil {
+			if err := w.enqueue(ctx, NewDeliverTask(w.Instance, page.Batch, "")); err != nil {
 				w.Log.Warn("enqueue_batch_failed", "kind", kind, "source", source, "batch", page.Batch.Batch, "error", err)
 			}
 		}

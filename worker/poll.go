@@ -63,7 +63,7 @@ func (w *Worker) PollFeed(ctx context.Context, f store.Feed) (*PollReport, error
 	}
 	for _, id := range ids {
 		// A failed enqueue is not lost: the reconciler finds posts still new.
-		if err := w.enqueue(ctx, NewPostFanoutTask(id)); err != nil {
+		if err := w.enqueue(ctx, NewPostFanoutTask(w.Instance, id)); err != nil {
 			w.Log.Warn("enqueue_fanout_failed", "post_id", id, "error", err)
 		}
 	}
@@ -142,7 +142,7 @@ func (w *Worker) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error)
 		return nil, err
 	}
 	for _, id := range ids {
-		if err := w.enqueue(ctx, NewPostFanoutTask(id)); err != nil {
+		if err := w.enqueue(ctx, NewPostFanoutTask(w.Instance, id)); err != nil {
 			return ids, err
 		}
 	}

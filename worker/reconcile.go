@@ -38,9 +38,9 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 			if atStart {
 				since = time.Time{} // …except at start
 			}
-			id, postID := fanoutTaskID(p.ID), p.ID
+			id, postID := fanoutTaskID(w.Instance, p.ID), p.ID
 			added, err := w.ensure(ctx, id, QueueControl, since, func(round string) *asynq.Task {
-				return newPostFanoutTask(postID, round)
+				return newPostFanoutTask(w.Instance, postID, round)
 			})
 			if err != nil {
 				return n, err
@@ -58,8 +58,8 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 			since = time.Time{} // rows just reclaimed from a dead sender: rescue at once
 		}
 		ref := b.BatchRef
-		added, err := w.ensure(ctx, deliverTaskID(ref), QueueMail, since, func(round string) *asynq.Task {
-			return NewDeliverTask(ref, round)
+		added, err := w.ensure(ctx, deliverTaskID(w.Instance, ref), QueueMail, since, func(round string) *asynq.Task {
+			return NewDeliverTask(w.Instance, ref, round)
 		})
 		if err != nil {
 			return n, err

@@ -106,7 +106,7 @@ func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
 		return
 	}
 	for _, f := range due {
-		if err := s.W.enqueue(ctx, NewFeedPollTask(f.ID, f.NextPollAt)); err != nil {
+		if err := s.W.enqueue(ctx, NewFeedPollTask(s.W.Instance, f.ID, f.NextPollAt)); err != nil {
 			s.W.Log.Warn("enqueue_poll_failed", "feed", f.Name, "error", err)
 		}
 	}

@@ -110,3 +110,36 @@ func testRedisDB() int {
 	}
 	return 11
 }
+
+// A database made afresh beside the tasks an earlier one left in Redis (kept
+// there for their retention period) still gets its polls: task IDs carry
+// the database's instance ID. Before, the new database's first poll of feed
+// 1 had the ID of the old one's, and was dropped as a duplicate.
+func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
+	_, rdb, newScheduler := schedulerSetup(t)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	ctx := context.Background()
+	for i, instance := range []string{"0123456789", "abcdefabcd"} {
+		s := newScheduler(&lockedBuffer{})
+		s.W.Instance = instance
+		s.W.DB = storetest.Open(t, "sqlite") // a fresh database: feed 1 again, never polled
+		if err := s.W.DB.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		s.Run(runCtx)
+		cancel()
+		tasks, err := insp.ListPendingTasks(QueueControl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tasks) != i+1 {
+			t.Fatalf("after database %d: %d pending polls, want %d", i+1, len(tasks), i+1)
+		}
+		for _, task := range tasks {
+			if !strings.HasPrefix(task.ID, "0123456789:") && !strings.HasPrefix(task.ID, "abcdefabcd:") {
+				t.Fatalf("task ID %q does not name its database", task.ID)
+			}
+		}
+	}
+}

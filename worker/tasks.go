@@ -41,11 +41,24 @@ type FeedPollPayload struct {
 	Due    int64 `json:"due"` // unix ms
 }
 
+// Every task ID begins with ns, the database's instance ID (Worker.Instance):
+// two databases that share a Redis — a database made afresh after `rm -rf
+// data`, beside the tasks its predecessor left for the retention period, or
+// a test database beside a real one — never take each other's finished
+// tasks for their own. Without it a fresh database's first poll of feed 1
+// matched the old one's and was dropped as already done.
+func scoped(ns, id string) string {
+	if ns == "" {
+		return id
+	}
+	return ns + ":" + id
+}
+
 // NewFeedPollTask returns the task polling a feed that is due at due.
-func NewFeedPollTask(feedID int64, due time.Time) *asynq.Task {
+func NewFeedPollTask(ns string, feedID int64, due time.Time) *asynq.Task {
 	p := FeedPollPayload{FeedID: feedID, Due: due.UnixMilli()}
 	return asynq.NewTask(TypeFeedPoll, mustJSON(p),
-		asynq.TaskID(fmt.Sprintf("feed:poll:%d:%d", feedID, p.Due)),
+		asynq.TaskID(scoped(ns, fmt.Sprintf("feed:poll:%d:%d", feedID, p.Due))),
 		asynq.Queue(QueueControl), asynq.MaxRetry(0), asynq.Retention(time.Hour), asynq.Timeout(5*time.Minute))
 }
 
@@ -55,16 +68,18 @@ type PostFanoutPayload struct {
 }
 
 // NewPostFanoutTask returns the task fanning a post out to its subscribers.
-func NewPostFanoutTask(postID int64) *asynq.Task { return newPostFanoutTask(postID, "") }
+func NewPostFanoutTask(ns string, postID int64) *asynq.Task { return newPostFanoutTask(ns, postID, "") }
 
 // newPostFanoutTask is NewPostFanoutTask with a round (see NewDeliverTask).
-func newPostFanoutTask(postID int64, round string) *asynq.Task {
+func newPostFanoutTask(ns string, postID int64, round string) *asynq.Task {
 	return asynq.NewTask(TypePostFanout, mustJSON(PostFanoutPayload{PostID: postID}),
-		asynq.TaskID(withRound(fanoutTaskID(postID), round)),
+		asynq.TaskID(withRound(fanoutTaskID(ns, postID), round)),
 		asynq.Queue(QueueControl), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(time.Hour))
 }
 
-func fanoutTaskID(postID int64) string { return fmt.Sprintf("post:fanout:%d", postID) }
+func fanoutTaskID(ns string, postID int64) string {
+	return scoped(ns, fmt.Sprintf("post:fanout:%d", postID))
+}
 
 // DeliverPayload names a batch of ledger rows.
 type DeliverPayload struct {
@@ -76,14 +91,14 @@ type DeliverPayload struct {
 // NewDeliverTask returns the task sending batch b. round tells apart the
 // rounds of one batch (0 first, then one per retry round or rescue), each its
 // own task ID.
-func NewDeliverTask(b store.BatchRef, round string) *asynq.Task {
+func NewDeliverTask(ns string, b store.BatchRef, round string) *asynq.Task {
 	return asynq.NewTask(TypeDeliver, mustJSON(DeliverPayload{Kind: b.Kind, Source: b.SourceID, Batch: b.Batch}),
-		asynq.TaskID(withRound(deliverTaskID(b), round)),
+		asynq.TaskID(withRound(deliverTaskID(ns, b), round)),
 		asynq.Queue(QueueMail), asynq.MaxRetry(25), asynq.Retention(retention), asynq.Timeout(2*time.Hour))
 }
 
-func deliverTaskID(b store.BatchRef) string {
-	return fmt.Sprintf("delivery:%s:%d:%d", b.Kind, b.SourceID, b.Batch)
+func deliverTaskID(ns string, b store.BatchRef) string {
+	return scoped(ns, fmt.Sprintf("delivery:%s:%d:%d", b.Kind, b.SourceID, b.Batch))
 }
 
 func withRound(id, round string) string {

@@ -90,7 +90,8 @@ type Worker struct {
 	Feeds     map[string]FeedSettings // by feed name
 	Log       *slog.Logger
 	Options   Options
-	// Instance is this database's ID (store.DB.InstanceID), part of every Message-ID.
+	// Instance is this database's ID (store.DB.InstanceID), part of every
+	// Message-ID and task ID.
 	Instance string
 
 	identity    identity
