@@ -51,8 +51,11 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		stop()
 		// Whatever was not sent goes back, also when we are shutting down.
 		next := time.Time{}
-		if s.connDown {
-			next = w.DB.Now().Add(w.outageBackoff())
+		if s.connDown != nil {
+			wait := w.outageBackoff()
+			next = w.DB.Now().Add(wait)
+			w.Log.Warn("mail_server_unreachable", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
+				"error", s.connDown.Error(), "retry_in", wait.String())
 		} else if s.sent > 0 {
 			w.outageSince.Store(0)
 		}
@@ -104,7 +107,7 @@ type batchSend struct {
 
 	eligible  map[int64]string // who may still be mailed, with their names
 	checkedAt time.Time
-	connDown  bool // the server could not be reached: stop and back off
+	connDown  error // why the server could not be reached: stop and back off
 
 	// last is the previous outcome, handed to the recorder and perhaps not
 	// yet written; lastState is its state, counted once it is.
@@ -136,7 +139,7 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 			}
 			continue
 		}
-		if err := s.sendAndRecord(ctx, r); err != nil || s.connDown {
+		if err := s.sendAndRecord(ctx, r); err != nil || s.connDown != nil {
 			// After a connection failure the row goes back with the rest,
 			// its attempt not counted, so an outage fails nobody.
 			return err
@@ -176,7 +179,7 @@ func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 	if stopped != nil {
 		err = stopped // not sent
 	}
-	if err != nil || s.connDown {
+	if err != nil || s.connDown != nil {
 		if held {
 			release()
 		}
@@ -262,7 +265,7 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
 	}
 	if se.Code == 0 {
-		s.connDown = true
+		s.connDown = se
 		return store.Outcome{}, nil
 	}
 	if r.Attempts >= s.w.Options.MaxAttempts {

@@ -144,6 +144,11 @@ func testServerDown(t *testing.T) {
 	if tries > limit {
 		t.Fatalf("in %s down: %d send rounds, more than the %d backoff allows", elapsed, tries, limit)
 	}
+	// The log says why nothing goes out, and when it tries again.
+	if logs := h.logs.String()[logsBefore:]; faultLogCount(logs, "mail_server_unreachable") == 0 ||
+		!strings.Contains(logs, "retry_in=") {
+		t.Fatalf("no mail_server_unreachable line with retry_in in the log:\n%s", logs)
+	}
 	// The server was never reached: no row used up an attempt, so a long
 	// outage fails nobody.
 	if most := faultMostAttempts(t, h); most != 0 {
