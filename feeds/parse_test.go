@@ -292,3 +292,57 @@ func TestParseNoBase(t *testing.T) {
 		t.Errorf("Key = %q, want a hash key", it.Key)
 	}
 }
+
+// TestParsePlatforms: feeds shaped as Substack, Blogger, Medium and Ghost
+// write them (namespaces, CDATA, stylesheets, enclosures, media:content,
+// tracking pixels, embeds) come out as plain titles, absolute images and
+// clean HTML.
+func TestParsePlatforms(t *testing.T) {
+	tests := []struct {
+		file, base                string
+		key, title, author, image string
+		has                       []string // in the content
+	}{
+		{"substack.xml", "https://feelingagain.substack.com/feed",
+			"guid:https://feelingagain.substack.com/p/when-numb-feels-safer", "When Numb Feels Safer Than Sad", "A. Therapist",
+			"https://substack-post-media.s3.amazonaws.com/public/images/abc.jpeg",
+			[]string{`<img src="https://substackcdn.com/image/fetch/w_1456/abc.jpeg"`, "<p>Numbness can feel like safety.</p>"}},
+		{"blogger.xml", "https://somaticnotes.blogspot.com/feeds/posts/default",
+			"guid:tag:blogger.com,1999:blog-123.post-456", "Learning to feel again & why it's hard", "Dr. K",
+			"https://blogger.googleusercontent.com/img/b/R29v/s320/x.jpg",
+			[]string{"<p>Body first.</p>"}},
+		{"medium.xml", "https://medium.com/@atherapist/feed",
+			"guid:https://medium.com/p/1a2b3c", "The Window of Tolerance", "A. Therapist",
+			"https://cdn-images-1.medium.com/max/1024/1*x.jpeg",
+			[]string{"<p>Between too much and too little.</p>"}},
+		{"ghost.xml", "https://stillpoint.ghost.io/rss/",
+			"guid:6743a1b2c3d4e5f6a7b8c9d0", "Grief isn’t a problem to solve", "Sam",
+			"https://stillpoint.ghost.io/content/images/2026/11/grief.jpg",
+			[]string{`<img src="https://stillpoint.ghost.io/content/images/2026/11/grief.jpg"`, `href="https://www.youtube.com/embed/xyz"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := Parse(readFixture(t, tt.file), tt.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Items) != 1 {
+				t.Fatalf("%d items, want 1", len(f.Items))
+			}
+			it := f.Items[0]
+			if it.Key != tt.key || it.Title != tt.title || it.Author != tt.author || it.ImageURL != tt.image || it.Published.IsZero() {
+				t.Errorf("item: key %q title %q author %q image %q published %v", it.Key, it.Title, it.Author, it.ImageURL, it.Published)
+			}
+			for _, s := range tt.has {
+				if !strings.Contains(it.Content, s) {
+					t.Errorf("content lacks %s:\n%s", s, it.Content)
+				}
+			}
+			for _, bad := range []string{"<script", "<iframe", "/_/stat?", "class=", "loading="} {
+				if strings.Contains(it.Content, bad) {
+					t.Errorf("content keeps %s:\n%s", bad, it.Content)
+				}
+			}
+		})
+	}
+}
