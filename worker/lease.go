@@ -9,8 +9,8 @@ import (
 	"github.com/practicemail/practicemail/internal/store"
 )
 
-// lease tracks one sender's hold on its claimed rows. The rows' lease_until in
-// SQL tells other senders when they may take over; the sender itself stops
+// lease tracks one sender's hold on its batch. The lease's expiry in SQL
+// tells other senders when they may take over; the sender itself stops
 // sending a safety margin before that moment unless a renewal has pushed it
 // further, so a slow but live sender and its successor never overlap.
 type lease struct {
@@ -63,11 +63,15 @@ func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
 			case <-t.C:
 			}
 			start := time.Now()
-			if _, err := l.renew(ctx, l.batch, l.owner, start.Add(l.dur)); err != nil {
+			due, err := l.renew(ctx, l.batch, l.owner, start.Add(l.dur))
+			if err != nil {
 				if ctx.Err() == nil {
 					log.Warn("lease_renew_failed", "error", err)
 				}
 				continue
+			}
+			if due == 0 {
+				continue // the lease is someone else's now, or there is nothing left to send
 			}
 			l.mu.Lock()
 			l.deadline = start.Add(l.dur - l.margin())

@@ -4,14 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"time"
 )
 
 // Delivery states.
 const (
-	DeliveryQueued     = "queued"     // waiting for a send task (maybe until next_attempt_at)
-	DeliverySending    = "sending"    // leased by a sender; reclaimed when the lease expires
+	DeliveryQueued     = "queued"     // waiting to be sent (maybe until next_attempt_at), or being sent
+	DeliverySending    = "sending"    // in counts only: queued in a batch a sender holds
 	DeliverySent       = "sent"       // the SMTP server answered 250 (or the outbox has it)
 	DeliveryFailed     = "failed"     // permanent failure, reply recorded
 	DeliverySuppressed = "suppressed" // the recipient was no longer eligible at send time
@@ -25,9 +24,16 @@ type Claimed struct {
 	Attempts     int // including this one
 }
 
-// Claim leases every row of batch b that is due to be sent — queued and past its
-// next attempt time, or leased by someone whose lease has expired — to owner
-// until leaseUntil, and returns them in ID order.
+// Claim takes the lease on batch b for owner until leaseUntil — if nobody
+// holds it, or its holder's lease has expired — and returns the batch's
+// rows that are due to be sent (queued, and past their next attempt time),
+// in ID order. Without the lease, or with nothing due, it returns no rows
+// and holds nothing.
+//
+// A lease is one row of batch_leases: the delivery rows stay queued while
+// they are sent, and each leaves the queue when its outcome is written.
+// Claimed.Attempts counts this attempt; the ledger counts it once an
+// outcome is written, so a row whose sender died untried has not used one.
 func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil time.Time) ([]Claimed, error) {
 	now := db.nowMS()
 	var out []Claimed
@@ -35,11 +41,19 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 		if err := tx.fold(ctx); err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-			WHERE kind = ? AND source_id = ? AND batch = ?
-			AND ((state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
-			RETURNING id, recipient, COALESCE(subscriber_id, 0), attempts`,
-			owner, leaseUntil.UnixMilli(), b.Kind, b.SourceID, b.Batch, now, now)
+		res, err := tx.exec(ctx, `INSERT INTO batch_leases (kind, source_id, batch, owner, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (kind, source_id, batch) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+			WHERE batch_leases.owner = '' OR batch_leases.expires_at < ?`,
+			b.Kind, b.SourceID, b.Batch, owner, leaseUntil.UnixMilli(), now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // someone else holds it
+		}
+		rows, err := tx.query(ctx, `SELECT id, recipient, COALESCE(subscriber_id, 0), attempts + 1 FROM deliveries
+			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at <= ?
+			ORDER BY id`, b.Kind, b.SourceID, b.Batch, now)
 		if err != nil {
 			return err
 		}
@@ -51,31 +65,54 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 			}
 			out = append(out, c)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return tx.unlease(ctx, b, owner)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim %v: %w", b, err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID }) // RETURNING has no order
 	return out, nil
 }
 
-// RenewLease extends owner's lease on its rows of batch b and returns how
-// many it holds. Lease queries name their batch, so they use the batch index
-// and never scan the ledger.
+// unlease gives up owner's lease on b.
+func (tx *Tx) unlease(ctx context.Context, b BatchRef, owner string) error {
+	_, err := tx.exec(ctx, `UPDATE batch_leases SET owner = '', expires_at = 0
+		WHERE kind = ? AND source_id = ? AND batch = ? AND owner = ?`, b.Kind, b.SourceID, b.Batch, owner)
+	return err
+}
+
+// dueIn counts b's rows that are queued and due.
+func (tx *Tx) dueIn(ctx context.Context, b BatchRef) (int64, error) {
+	var n int64
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM deliveries
+		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at <= ?`,
+		b.Kind, b.SourceID, b.Batch, tx.db.nowMS()).Scan(&n)
+	return n, err
+}
+
+// RenewLease extends owner's lease on batch b to until and returns how many
+// of the batch's rows are still due: 0 when owner no longer holds the lease.
 func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *Tx) error {
-		if err := tx.fold(ctx); err != nil { // rows with outcomes are no longer held
+		if err := tx.fold(ctx); err != nil { // rows with outcomes are no longer due
 			return err
 		}
-		res, err := tx.exec(ctx, `UPDATE deliveries SET lease_until = ?
-			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'sending' AND lease_owner = ?`,
+		res, err := tx.exec(ctx, `UPDATE batch_leases SET expires_at = ?
+			WHERE kind = ? AND source_id = ? AND batch = ? AND owner = ?`,
 			until.UnixMilli(), b.Kind, b.SourceID, b.Batch, owner)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if held, err := res.RowsAffected(); err != nil || held == 0 {
+			return err
+		}
+		n, err = tx.dueIn(ctx, b)
 		return err
 	})
 	if err != nil {
@@ -84,38 +121,82 @@ func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until ti
 	return n, nil
 }
 
-// ReleaseLease puts owner's unfinished rows of batch b back in the queue, due
-// at next (at once when next is zero). They were never tried, so their
-// attempt does not count.
+// ReleaseLease gives up owner's lease on batch b, after writing every
+// outcome recorded under it, and returns how many of its rows are still
+// due. A non-zero next delays the batch's unsent rows until then (a mail
+// server outage).
 func (db *DB) ReleaseLease(ctx context.Context, b BatchRef, owner string, next time.Time) (int64, error) {
-	return db.release(ctx, `kind = ? AND source_id = ? AND batch = ? AND lease_owner = ?`, next,
-		b.Kind, b.SourceID, b.Batch, owner)
-}
-
-// ReleaseOwner puts back every unfinished row of owner, a sender that died.
-func (db *DB) ReleaseOwner(ctx context.Context, owner string) (int64, error) {
-	return db.release(ctx, `state IN ('queued', 'sending') AND lease_owner = ?`, time.Time{}, owner)
-}
-
-func (db *DB) release(ctx context.Context, where string, next time.Time, args ...any) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *Tx) error {
-		if err := tx.fold(ctx); err != nil {
-			return err
-		}
-		res, err := tx.exec(ctx, `UPDATE deliveries SET state = 'queued', lease_owner = '', lease_until = NULL,
-			attempts = attempts - 1, next_attempt_at = CASE WHEN ? > next_attempt_at THEN ? ELSE next_attempt_at END
-			WHERE state = 'sending' AND `+where, append([]any{next.UnixMilli(), next.UnixMilli()}, args...)...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = tx.release(ctx, b, owner, next)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("release lease: %w", err)
 	}
 	return n, nil
+}
+
+// ReleaseOwner gives up every lease of owner, a sender that died, and
+// returns how many rows of its batches are due.
+func (db *DB) ReleaseOwner(ctx context.Context, owner string) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, `SELECT kind, source_id, batch FROM batch_leases WHERE owner = ?`, owner)
+		if err != nil {
+			return err
+		}
+		var held []BatchRef
+		for rows.Next() {
+			var b BatchRef
+			if err := rows.Scan(&b.Kind, &b.SourceID, &b.Batch); err != nil {
+				rows.Close()
+				return err
+			}
+			held = append(held, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, b := range held {
+			due, err := tx.release(ctx, b, owner, time.Time{})
+			if err != nil {
+				return err
+			}
+			n += due
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release leases of %s: %w", owner, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) release(ctx context.Context, b BatchRef, owner string, next time.Time) (int64, error) {
+	if err := tx.fold(ctx); err != nil {
+		return 0, err
+	}
+	var held int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM batch_leases
+		WHERE kind = ? AND source_id = ? AND batch = ? AND owner = ?`, b.Kind, b.SourceID, b.Batch, owner).Scan(&held)
+	if err != nil || held == 0 {
+		return 0, err
+	}
+	if !next.IsZero() {
+		if _, err := tx.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?
+			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at < ?`,
+			next.UnixMilli(), b.Kind, b.SourceID, b.Batch, next.UnixMilli()); err != nil {
+			return 0, err
+		}
+	}
+	n, err := tx.dueIn(ctx, b)
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.unlease(ctx, b, owner)
 }
 
 // BatchDue returns the earliest next attempt among b's queued rows, and false
@@ -130,10 +211,9 @@ func (db *DB) BatchDue(ctx context.Context, b BatchRef) (time.Time, bool, error)
 	return time.UnixMilli(due.Int64).UTC(), due.Valid, nil
 }
 
-// LeaseOwners lists the owners currently holding rows in state sending.
+// LeaseOwners lists the owners holding leases, live or expired.
 func (db *DB) LeaseOwners(ctx context.Context) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT DISTINCT lease_owner FROM deliveries
-		WHERE state IN ('queued', 'sending') AND state = 'sending'`)
+	rows, err := db.query(ctx, `SELECT DISTINCT owner FROM batch_leases WHERE owner <> '' ORDER BY owner`)
 	if err != nil {
 		return nil, fmt.Errorf("lease owners: %w", err)
 	}
@@ -165,17 +245,20 @@ type OpenBatch struct {
 	Due time.Time // when its earliest row became due (zero for an expired lease)
 }
 
-// OpenBatches lists batches with rows still to send, for the reconciler. The
-// IN clause lets SQLite use the partial index of open rows instead of
-// scanning every delivery ever made.
+// OpenBatches lists batches with rows still to send and no live lease, for
+// the reconciler. The IN clause lets SQLite use the partial index of open
+// rows instead of scanning every delivery ever made.
 func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
 	if err := db.foldOutcomes(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, `SELECT kind, source_id, batch,
-		MIN(CASE WHEN state <> 'queued' THEN 0 WHEN next_attempt_at > created_at THEN next_attempt_at ELSE created_at END)
-		FROM deliveries WHERE state IN ('queued', 'sending') AND (state = 'queued' OR lease_until < ?)
-		GROUP BY kind, source_id, batch ORDER BY kind, source_id, batch`, db.nowMS())
+	now := db.nowMS()
+	rows, err := db.query(ctx, `SELECT d.kind, d.source_id, d.batch,
+		MIN(CASE WHEN l.owner <> '' THEN 0 WHEN d.next_attempt_at > d.created_at THEN d.next_attempt_at ELSE d.created_at END)
+		FROM deliveries d LEFT JOIN batch_leases l ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+		WHERE d.state IN ('queued', 'sending') AND d.state = 'queued'
+		AND (l.owner IS NULL OR l.owner = '' OR l.expires_at < ?)
+		GROUP BY d.kind, d.source_id, d.batch ORDER BY d.kind, d.source_id, d.batch`, now)
 	if err != nil {
 		return nil, fmt.Errorf("open batches: %w", err)
 	}

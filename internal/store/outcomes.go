@@ -8,11 +8,11 @@ import (
 
 // On SQLite, outcomes are journalled: Record appends each to the outcomes
 // table, and fold applies them to their delivery rows in bulk. Until then a
-// row with an outcome still reads as sending, under the lease of the sender
-// that recorded it. Everything that acts on that state folds first, in its
-// own transaction: Claim (so an outcome's row is never claimed again),
-// releasing a lease (so it is never put back in the queue), and the readers
-// of the ledger (Counts, Deliveries, OpenBatches). A row has at most one
+// row with an outcome still reads as queued, in a batch leased by the
+// sender that recorded it. Everything that acts on that state folds first,
+// in its own transaction: Claim (so an outcome's row is never sent again),
+// renewing and releasing a lease (so it is not counted as due), and the
+// readers of the ledger (Counts, Deliveries, OpenBatches, Sending). A row has at most one
 // outcome in the journal: it is recorded only while its sender's lease
 // holds, once, and the next claim of the row folds it first.
 //
@@ -41,7 +41,7 @@ func (tx *Tx) fold(ctx context.Context) error {
 	}
 	if _, err := tx.exec(ctx, `UPDATE deliveries SET state = o.state, last_reply = o.reply, message_id = o.message_id,
 			sent_at = CASE WHEN o.state = 'sent' THEN o.at END, next_attempt_at = o.next_attempt_at,
-			lease_owner = '', lease_until = NULL
+			attempts = attempts + 1
 		FROM outcomes AS o WHERE o.delivery_id = deliveries.id`); err != nil {
 		return fmt.Errorf("fold outcomes: %w", err)
 	}

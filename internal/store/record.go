@@ -209,10 +209,13 @@ func (db *DB) commitRecords(batch []*Recording) {
 // once, one of them runs once per message.
 const (
 	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
-	next_attempt_at = ?, lease_owner = '', lease_until = NULL
-	WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+	next_attempt_at = ?, attempts = attempts + 1
+	WHERE id = ? AND state = 'queued' AND EXISTS (SELECT 1 FROM batch_leases l
+		WHERE l.kind = deliveries.kind AND l.source_id = deliveries.source_id AND l.batch = deliveries.batch AND l.owner = ?)`
 	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
-	SELECT id, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ? AND lease_owner = ? AND state = 'sending'`
+	SELECT d.id, ?, ?, ?, ?, ?, ? FROM deliveries d JOIN batch_leases l
+		ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+	WHERE d.id = ? AND d.state = 'queued' AND l.owner = ?`
 )
 
 func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {

@@ -28,6 +28,18 @@ func (db *DB) Counts(ctx context.Context) (*Counts, error) {
 	if c.Deliveries, err = db.countBy(ctx, "deliveries", "state"); err != nil {
 		return nil, err
 	}
+	// Rows being sent are queued rows in a batch whose lease is live.
+	var sending int64
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM deliveries d JOIN batch_leases l
+		ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+		WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND l.owner <> '' AND l.expires_at >= ?`,
+		db.nowMS()).Scan(&sending); err != nil {
+		return nil, fmt.Errorf("count deliveries being sent: %w", err)
+	}
+	if sending > 0 {
+		c.Deliveries[DeliveryQueued] -= sending
+		c.Deliveries[DeliverySending] = sending
+	}
 	return c, nil
 }
 
@@ -57,7 +69,7 @@ type PostProgress struct {
 	Sent       int64  `json:"sent"`
 	Failed     int64  `json:"failed"`
 	Suppressed int64  `json:"suppressed"`
-	ToGo       int64  `json:"to_go"`        // queued, being sent, or waiting to retry
+	ToGo       int64  `json:"to_go"`        // queued: being sent, due, or waiting to retry
 	FanOutDone bool   `json:"fan_out_done"` // every recipient is in the ledger
 }
 
