@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -146,6 +147,7 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 				"            PRACTICEMAIL_FEEDS_0_NAME=blog PRACTICEMAIL_FEEDS_0_URL=https://your-blog.example/feed/")
 		}
 	}
+	fmt.Fprintf(m.Stderr, "  cores:    Go code runs on %d of %d (GOMAXPROCS)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintln(m.Stderr, "  stop with Ctrl-C")
 }
 
