@@ -168,9 +168,13 @@ func (db *DB) stopRecording() {
 }
 
 func (db *DB) commitRecords(batch []*Recording) {
-	held := make([]bool, len(batch))
 	ctx := context.Background()
-	if len(batch) == 1 && (db.journalled() || !batch[0].o.Bounce) {
+	if db.journalled() {
+		db.appendRecords(ctx, batch)
+		return
+	}
+	held := make([]bool, len(batch))
+	if len(batch) == 1 && !batch[0].o.Bounce {
 		// Alone, an outcome needs no transaction of ours: autocommit skips
 		// a BEGIN and a COMMIT statement.
 		r := batch[0]
@@ -201,6 +205,28 @@ func (db *DB) commitRecords(batch []*Recording) {
 	})
 	for i, r := range batch {
 		r.finish(held[i], err)
+	}
+}
+
+// appendRecords writes outcomes to the journal on the recorder's own
+// connection, opened on first use and again after it fails.
+func (db *DB) appendRecords(ctx context.Context, batch []*Recording) {
+	unlock := db.lockWrites()
+	var held []bool
+	var err error
+	if db.journal == nil {
+		db.journal, err = openJournalConn(ctx, db.db)
+	}
+	if err == nil {
+		held, err = db.journal.appendOutcomes(ctx, batch, db.nowMS())
+		if err != nil {
+			db.journal.close() // a fresh connection for the next group
+			db.journal = nil
+		}
+	}
+	unlock()
+	for i, r := range batch {
+		r.finish(err == nil && held[i], err)
 	}
 }
 

@@ -31,8 +31,9 @@ type DB struct {
 	// busy timeout. Unused on PostgreSQL.
 	writeMu sync.Mutex
 
-	prepMu sync.Mutex
-	record *sql.Stmt // see recordStmt
+	prepMu  sync.Mutex
+	record  *sql.Stmt    // see recordStmt
+	journal *journalConn // the recorder's SQLite connection; see appendRecords
 
 	recording recording // the recorder; see RecordAsync
 	closeOnce sync.Once
@@ -69,6 +70,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.stopRecording()
+		if db.journal != nil {
+			db.journal.close()
+		}
 		if db.record != nil {
 			db.record.Close()
 		}
