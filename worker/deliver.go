@@ -152,10 +152,11 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 //
 // Most of a send overlaps the writing of the previous outcome: the mail
 // gate, after the server has taken the envelope and before the message and
-// the end-of-data dot that lets the server accept it, waits for that write. From the gate until its own outcome is
-// written the message holds one of the process's in-flight slots, so
-// however many tasks send at once, a crash can leave at most
-// Options.InFlight (= smtp.connections) messages sent but unrecorded.
+// the end-of-data dot that lets the server accept it, waits for that write.
+// From the gate until its own outcome is written the message holds one of
+// the process's in-flight slots, so however many tasks send at once, a
+// crash can leave at most Options.InFlight (= smtp.connections) messages
+// sent but unrecorded.
 func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 	held := false
 	var stopped error // why the gate refused
@@ -174,19 +175,19 @@ func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 		}
 		return stopped
 	}
-	release := func() { <-s.w.inFlight }
 	o, err := s.send(ctx, r, gate)
 	if stopped != nil {
 		err = stopped // not sent
 	}
+	var release func() // frees the slot, once the outcome is written
+	if held {
+		release = func() { <-s.w.inFlight }
+	}
 	if err != nil || s.connDown != nil {
-		if held {
+		if release != nil {
 			release()
 		}
 		return err
-	}
-	if !held {
-		release = nil
 	}
 	return s.record(o, release)
 }

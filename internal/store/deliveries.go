@@ -69,7 +69,8 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 			return err
 		}
 		if len(out) == 0 {
-			return tx.unlease(ctx, b, owner)
+			_, err := tx.unlease(ctx, b, owner)
+			return err
 		}
 		return nil
 	})
@@ -79,11 +80,15 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 	return out, nil
 }
 
-// unlease gives up owner's lease on b.
-func (tx *Tx) unlease(ctx context.Context, b BatchRef, owner string) error {
-	_, err := tx.exec(ctx, `UPDATE batch_leases SET owner = '', expires_at = 0
+// unlease gives up owner's lease on b, and reports whether owner held it.
+func (tx *Tx) unlease(ctx context.Context, b BatchRef, owner string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE batch_leases SET owner = '', expires_at = 0
 		WHERE kind = ? AND source_id = ? AND batch = ? AND owner = ?`, b.Kind, b.SourceID, b.Batch, owner)
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // dueIn counts b's rows that are queued and due.
@@ -179,10 +184,7 @@ func (tx *Tx) release(ctx context.Context, b BatchRef, owner string, next time.T
 	if err := tx.fold(ctx); err != nil {
 		return 0, err
 	}
-	var held int
-	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM batch_leases
-		WHERE kind = ? AND source_id = ? AND batch = ? AND owner = ?`, b.Kind, b.SourceID, b.Batch, owner).Scan(&held)
-	if err != nil || held == 0 {
+	if held, err := tx.unlease(ctx, b, owner); err != nil || !held {
 		return 0, err
 	}
 	if !next.IsZero() {
@@ -192,11 +194,7 @@ func (tx *Tx) release(ctx context.Context, b BatchRef, owner string, next time.T
 			return 0, err
 		}
 	}
-	n, err := tx.dueIn(ctx, b)
-	if err != nil {
-		return 0, err
-	}
-	return n, tx.unlease(ctx, b, owner)
+	return tx.dueIn(ctx, b)
 }
 
 // BatchDue returns the earliest next attempt among b's queued rows, and false

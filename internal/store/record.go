@@ -167,6 +167,8 @@ func (db *DB) stopRecording() {
 	<-rc.stopped
 }
 
+// commitRecords writes a group of outcomes: to the journal on SQLite, to
+// the delivery rows on PostgreSQL.
 func (db *DB) commitRecords(batch []*Recording) {
 	ctx := context.Background()
 	if db.journalled() {
@@ -181,7 +183,7 @@ func (db *DB) commitRecords(batch []*Recording) {
 		st, err := db.recordStmt(ctx)
 		if err == nil {
 			unlock := db.lockWrites()
-			held[0], err = db.recordWith(st, r.owner, r.o, db.nowMS())
+			held[0], err = recordWith(st, r.owner, r.o, db.nowMS())
 			unlock()
 		}
 		r.finish(held[0], err)
@@ -230,9 +232,9 @@ func (db *DB) appendRecords(ctx context.Context, batch []*Recording) {
 	}
 }
 
-// recordUpdate writes one outcome to its delivery row (PostgreSQL), and
-// recordAppend to the outcomes journal (SQLite; see outcomes.go). Prepared
-// once, one of them runs once per message.
+// recordUpdate writes one outcome to its delivery row, on PostgreSQL;
+// recordAppend adds it to the journal, on SQLite (see outcomes.go and
+// journal.go). Prepared once, one of them runs once per message.
 const (
 	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
 	next_attempt_at = ?, attempts = attempts + 1
@@ -244,15 +246,12 @@ const (
 	WHERE d.id = ? AND d.state = 'queued' AND l.owner = ?`
 )
 
+// recordStmt is recordUpdate, prepared on first use.
 func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 	db.prepMu.Lock()
 	defer db.prepMu.Unlock()
 	if db.record == nil {
-		query := recordUpdate
-		if db.journalled() {
-			query = recordAppend
-		}
-		st, err := db.db.PrepareContext(ctx, db.q(query))
+		st, err := db.db.PrepareContext(ctx, db.q(recordUpdate))
 		if err != nil {
 			return nil, fmt.Errorf("prepare record: %w", err)
 		}
@@ -261,23 +260,13 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 	return db.record, nil
 }
 
-// recordWith writes one outcome with the prepared statement.
-func (db *DB) recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+// recordWith writes one outcome with the prepared recordUpdate.
+func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
 	var sentAt sql.NullInt64
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
 	}
-	var res sql.Result
-	var err error
-	if db.journalled() {
-		bounce := 0
-		if o.Bounce {
-			bounce = 1
-		}
-		res, err = st.Exec(o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounce, o.ID, owner)
-	} else {
-		res, err = st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
-	}
+	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
 	if err != nil {
 		return false, err
 	}
@@ -285,11 +274,12 @@ func (db *DB) recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool
 	return n == 1, err
 }
 
+// record writes one outcome and counts its bounce, in tx.
 func (tx *Tx) record(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
-	if held, err := tx.db.recordWith(st, owner, o, now); err != nil || !held {
+	if held, err := recordWith(st, owner, o, now); err != nil || !held {
 		return false, err
 	}
-	if o.Bounce && !tx.db.journalled() { // journalled bounces are counted by fold
+	if o.Bounce {
 		_, err := tx.exec(context.Background(), `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
 			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
 			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)
