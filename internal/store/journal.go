@@ -5,24 +5,32 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // journalConn is the recorder's own SQLite connection, with its statements
-// prepared once: BEGIN IMMEDIATE, the append and COMMIT. Through
-// database/sql's Tx, BEGIN and COMMIT were parsed again for every group
-// commit, which cost about a tenth of writing an outcome. Only the
-// recorder's goroutine uses it, under the write lock.
+// prepared once. A group of outcomes is normally written by one INSERT of
+// all of them, in autocommit: on this machine a group of four cost 20 µs an
+// outcome that way, against 31 µs with BEGIN IMMEDIATE, one INSERT per
+// outcome and COMMIT, most of which was the statements' own overhead, not
+// the writing. Only the recorder's goroutine uses it, under the write lock.
 type journalConn struct {
-	conn                             *sql.Conn
+	conn *sql.Conn
+	// group[n] appends n outcomes in one statement, prepared on first use.
+	group                            map[int]*sql.Stmt
 	begin, appendOne, commit, rollbk *sql.Stmt
 }
+
+// maxGroupInsert is the most outcomes one INSERT writes (8 parameters
+// each); a larger group is written a chunk at a time.
+const maxGroupInsert = 16
 
 func openJournalConn(ctx context.Context, db *sql.DB) (*journalConn, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	j := &journalConn{conn: conn}
+	j := &journalConn{conn: conn, group: map[int]*sql.Stmt{}}
 	for _, p := range []struct {
 		st  **sql.Stmt
 		sql string
@@ -36,6 +44,9 @@ func openJournalConn(ctx context.Context, db *sql.DB) (*journalConn, error) {
 }
 
 func (j *journalConn) close() {
+	for _, st := range j.group {
+		st.Close()
+	}
 	for _, st := range []*sql.Stmt{j.begin, j.appendOne, j.commit, j.rollbk} {
 		if st != nil {
 			st.Close()
@@ -44,43 +55,117 @@ func (j *journalConn) close() {
 	j.conn.Close()
 }
 
-// appendOutcomes writes batch to the journal in one transaction (none for
-// a single outcome) and reports, per outcome, whether its lease held.
+// appendOutcomes writes batch to the journal and reports, per outcome,
+// whether its lease held. Chunk by chunk it tries one all-or-nothing
+// INSERT (appendGroup); a chunk that fails, because some outcome's lease
+// no longer holds or for any other reason, is written again one outcome at
+// a time, which tells the held from the lost and reports a real error.
 func (j *journalConn) appendOutcomes(ctx context.Context, batch []*Recording, now int64) ([]bool, error) {
-	held := make([]bool, len(batch))
-	if len(batch) == 1 {
-		ok, err := j.appendTo(ctx, batch[0], now)
+	held := make([]bool, 0, len(batch))
+	for len(batch) > 0 {
+		chunk := batch[:min(len(batch), maxGroupInsert)]
+		batch = batch[len(chunk):]
+		if err := j.appendGroup(ctx, chunk, now); err == nil {
+			for range chunk {
+				held = append(held, true)
+			}
+			continue
+		}
+		h, err := j.appendEach(ctx, chunk, now)
+		if err != nil {
+			return make([]bool, len(held)+len(chunk)+len(batch)), err
+		}
+		held = append(held, h...)
+	}
+	return held, nil
+}
+
+// recordAppendGroup appends several outcomes in one statement. The
+// delivery_id of an outcome whose row is not queued, or whose batch's
+// lease its sender no longer holds, comes out NULL, which the NOT NULL
+// column refuses: the statement then writes nothing at all.
+const recordAppendGroup = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
+	SELECT (SELECT d.id FROM deliveries d JOIN batch_leases l
+			ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+		WHERE d.id = v.column1 AND d.state = 'queued' AND l.owner = v.column2),
+		v.column3, v.column4, v.column5, v.column6, v.column7, v.column8
+	FROM (VALUES %s) AS v`
+
+// appendGroup writes every outcome of chunk, or none of them.
+func (j *journalConn) appendGroup(ctx context.Context, chunk []*Recording, now int64) error {
+	st, err := j.groupStmt(ctx, len(chunk))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 8*len(chunk))
+	for _, r := range chunk {
+		o := r.o
+		args = append(args, o.ID, r.owner, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o))
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+		return errors.Join(err, fmt.Errorf("appended %d of %d outcomes", n, len(chunk)))
+	}
+	return nil
+}
+
+// groupStmt is recordAppendGroup for n outcomes, prepared on first use.
+func (j *journalConn) groupStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := j.group[n]; st != nil {
+		return st, nil
+	}
+	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	st, err := j.conn.PrepareContext(ctx, fmt.Sprintf(recordAppendGroup, rows))
+	if err != nil {
+		return nil, fmt.Errorf("prepare group append: %w", err)
+	}
+	j.group[n] = st
+	return st, nil
+}
+
+// appendEach writes chunk one outcome at a time in one transaction (none
+// for a single outcome) and reports, per outcome, whether its lease held.
+func (j *journalConn) appendEach(ctx context.Context, chunk []*Recording, now int64) ([]bool, error) {
+	held := make([]bool, len(chunk))
+	if len(chunk) == 1 {
+		ok, err := j.appendTo(ctx, chunk[0], now)
 		held[0] = ok
 		return held, err
 	}
 	if _, err := j.begin.ExecContext(ctx); err != nil {
 		return held, fmt.Errorf("begin: %w", err)
 	}
-	for i, r := range batch {
+	for i, r := range chunk {
 		ok, err := j.appendTo(ctx, r, now)
 		if err != nil {
 			_, rerr := j.rollbk.ExecContext(ctx)
-			return make([]bool, len(batch)), errors.Join(fmt.Errorf("record delivery %d: %w", r.o.ID, err), rerr)
+			return make([]bool, len(chunk)), errors.Join(fmt.Errorf("record delivery %d: %w", r.o.ID, err), rerr)
 		}
 		held[i] = ok
 	}
 	if _, err := j.commit.ExecContext(ctx); err != nil {
 		_, rerr := j.rollbk.ExecContext(ctx)
-		return make([]bool, len(batch)), errors.Join(fmt.Errorf("commit: %w", err), rerr)
+		return make([]bool, len(chunk)), errors.Join(fmt.Errorf("commit: %w", err), rerr)
 	}
 	return held, nil
 }
 
 func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bool, error) {
 	o := r.o
-	bounce := 0
-	if o.Bounce {
-		bounce = 1
-	}
-	res, err := j.appendOne.ExecContext(ctx, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounce, o.ID, r.owner)
+	res, err := j.appendOne.ExecContext(ctx, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o), o.ID, r.owner)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+func bounceFlag(o Outcome) int {
+	if o.Bounce {
+		return 1
+	}
+	return 0
 }

@@ -393,6 +393,40 @@ func TestRecordConcurrently(t *testing.T) {
 	})
 }
 
+// TestRecordGroupWithAStranger hands the recorder more outcomes at once
+// than one INSERT takes, one of them from a sender without the lease: that
+// one is refused and every other is written.
+func TestRecordGroupWithAStranger(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := newBatch(t, db, 20)
+		rows, err := db.Claim(ctx, b, "a", time.Now().Add(time.Minute))
+		must(t, err)
+		db.RecordGroup = len(rows)
+		var recs []*store.Recording
+		for i, r := range rows {
+			owner := "a"
+			if i == 3 {
+				owner = "stranger"
+			}
+			recs = append(recs, db.RecordAsync(owner, store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: "250"}, nil))
+		}
+		for i, r := range recs {
+			held, err := r.Wait(ctx)
+			must(t, err)
+			if held != (i != 3) {
+				t.Errorf("outcome %d: held = %v", i, held)
+			}
+		}
+		ds, err := db.Deliveries(ctx, store.KindPost, 1)
+		must(t, err)
+		for i, d := range ds {
+			if want := map[bool]string{true: store.DeliverySent, false: store.DeliveryQueued}[i != 3]; d.State != want {
+				t.Errorf("row %d: state %s, want %s", i, d.State, want)
+			}
+		}
+	})
+}
+
 // An outcome, once recorded, settles its row for good, whatever happens to
 // the lease afterwards: on SQLite the outcome sits in the journal until a
 // fold, and a claim or release that did not fold first would send the row
