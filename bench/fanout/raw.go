@@ -51,8 +51,8 @@ func (r rawResult) merge(o rawResult) rawResult {
 }
 
 // buildRawMessages renders the post exactly as the worker does (templates,
-// then mail.Prepare once, then one copy per recipient), dot-stuffed and
-// terminated, ready to write after DATA.
+// then mail.Prepare once, then one copy per recipient as DATA content,
+// dot-stuffed and terminated), ready to write after DATA.
 func buildRawMessages(count int) ([][]byte, error) {
 	p, err := preparePost()
 	if err != nil {
@@ -65,14 +65,14 @@ func buildRawMessages(count int) ([][]byte, error) {
 	msgs := make([][]byte, count)
 	for i := range msgs {
 		id := int64(i + 1)
-		b, err := p.AppendTo(nil, mail.Recipient{
+		b, err := p.AppendData(nil, mail.Recipient{
 			Address: subscriberEmail(i), Name: subscriberName(i), MessageID: fmt.Sprintf("d%d.post2", id),
 			Values: []string{signer.Token(links.Unsubscribe, id), signer.Token(links.Preferences, id)},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("build message %d: %w", i, err)
 		}
-		msgs[i] = dotStuff(b)
+		msgs[i] = b
 	}
 	return msgs, nil
 }
@@ -110,18 +110,6 @@ func preparePost() (*mail.Prepared, error) {
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 		},
 	}, ph)
-}
-
-// dotStuff returns msg as DATA content: leading dots doubled, CRLF, ".".
-func dotStuff(msg []byte) []byte {
-	out := bytes.ReplaceAll(msg, []byte("\r\n."), []byte("\r\n.."))
-	if bytes.HasPrefix(out, []byte(".")) {
-		out = append([]byte("."), out...)
-	}
-	if !bytes.HasSuffix(out, []byte("\r\n")) {
-		out = append(out, "\r\n"...)
-	}
-	return append(out, ".\r\n"...)
 }
 
 // runRaw sends n messages over o.conns connections, each connection taking

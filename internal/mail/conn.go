@@ -18,7 +18,6 @@ type conn struct {
 	nc         net.Conn
 	pipelining bool
 	utf8       bool
-	out        []byte // the message as sent, reused from one send to the next
 	// maybeSent is set once the end of a message's data went out: from then
 	// on a broken connection may have delivered it, so it is not retried.
 	maybeSent bool
@@ -187,14 +186,12 @@ func (cn *conn) abortData(started bool, cause error) error {
 	return cause
 }
 
-// writeData sends the dot-stuffed message and its terminator and reads the
-// final reply.
+// writeData sends the message, already dot-stuffed and terminated (see
+// render), and reads the final reply. The message and its terminating dot
+// go out in one write: syscalls are a good part of a send.
 func (cn *conn) writeData(data []byte) (string, string, error) {
 	w := cn.c.Text.W
-	// One write for the message and its terminating dot: a large message
-	// would otherwise go out in two, and syscalls are a good part of a send.
-	cn.out = appendDotStuffed(cn.out[:0], data)
-	_, _ = w.Write(cn.out)
+	_, _ = w.Write(data)
 	if err := w.Flush(); err != nil {
 		return "", "data", err
 	}

@@ -198,23 +198,26 @@ func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []by
 	}
 }
 
-// render writes the message for r into dst, signed when sign is set.
+// render writes the message for r into dst as SMTP DATA content,
+// dot-stuffed and terminated, signed when sign is set. Unsigned, the
+// stuffing was done once by Prepare; a signature covers the message as
+// the recipient will see it, so a signed message is stuffed after signing.
 func render(dst []byte, msg *Prepared, r Recipient, sign *signer) ([]byte, error) {
 	if sign == nil {
-		return msg.AppendTo(dst, r)
+		return msg.AppendData(dst, r)
 	}
-	body, err := msg.AppendTo(dst, r)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	body, err := msg.AppendTo((*bp)[:0], r)
+	*bp = body
 	if err != nil {
-		return body, err
+		return dst, err
 	}
 	h, err := sign.header(body)
 	if err != nil {
-		return body, err
+		return dst, err
 	}
-	out := append(body, h...) // grow once, then shift the message behind the header
-	copy(out[len(h):], body)
-	copy(out, h)
-	return out, nil
+	return appendDotStuffed(append(dst, h...), body), nil
 }
 
 func checkEnvelope(from, to string) error {

@@ -56,6 +56,8 @@ type Recipient struct {
 type Prepared struct {
 	tmpl         []byte // encoded header fields (without Date, Message-ID, To), blank line, body
 	subs         []sub  // where values go in tmpl, by increasing offset
+	data         []byte // tmpl as SMTP DATA content: dot-stuffed and terminated
+	dataSubs     []sub  // subs at their offsets in data
 	placeholders []string
 	domain       string
 	now          func() time.Time
@@ -88,6 +90,19 @@ func (p *Prepared) WriteTo(w io.Writer, r Recipient) (int64, error) {
 // AppendTo appends the complete message for r to dst and returns the
 // extended slice. It allocates only for the To header.
 func (p *Prepared) AppendTo(dst []byte, r Recipient) ([]byte, error) {
+	return p.appendWith(dst, r, p.tmpl, p.subs)
+}
+
+// AppendData appends the message for r as the content of an SMTP DATA
+// command: what AppendTo writes, with a '.' that starts a line doubled and
+// the terminating ".\r\n". The stuffing was done once, by Prepare: the
+// per-recipient header lines start with a field name or a space and the
+// values contain no dots, so neither can start a line with one.
+func (p *Prepared) AppendData(dst []byte, r Recipient) ([]byte, error) {
+	return p.appendWith(dst, r, p.data, p.dataSubs)
+}
+
+func (p *Prepared) appendWith(dst []byte, r Recipient, tmpl []byte, subs []sub) ([]byte, error) {
 	if err := p.check(r); err != nil {
 		return dst, err
 	}
@@ -101,12 +116,12 @@ func (p *Prepared) AppendTo(dst []byte, r Recipient) ([]byte, error) {
 	to := (&netmail.Address{Name: r.Name, Address: r.Address}).String()
 	dst = appendHeader(dst, "To", to)
 	prev := 0
-	for _, s := range p.subs {
-		dst = append(dst, p.tmpl[prev:s.off]...)
+	for _, s := range subs {
+		dst = append(dst, tmpl[prev:s.off]...)
 		dst = append(dst, r.Values[s.ph][s.from:s.to]...)
 		prev = s.off + s.to - s.from
 	}
-	return append(dst, p.tmpl[prev:]...), nil
+	return append(dst, tmpl[prev:]...), nil
 }
 
 // Placeholders returns the placeholders p was prepared with.

@@ -230,3 +230,33 @@ func TestPreparedDate(t *testing.T) {
 		t.Errorf("Message-ID = %q", got)
 	}
 }
+
+// TestAppendDataIsStuffedAppendTo checks that the DATA content Prepare
+// stuffs once equals stuffing each recipient's message, with dots at the
+// start of lines, of the body, and next to placeholders in every column.
+func TestAppendDataIsStuffedAppendTo(t *testing.T) {
+	for col := 0; col < 80; col += 7 {
+		c := testContent()
+		c.Text = ".first\n..second\n.\n" + strings.Repeat("x", col) + phUnsub + "\n." + phPrefs + "\n" + c.Text
+		c.HTML = ".<p>" + strings.Repeat("é", col) + phPrefs + "</p>\n.\n" + c.HTML
+		p, err := Prepare(c, []string{phUnsub, phPrefs})
+		if err != nil {
+			t.Fatalf("col %d: Prepare: %v", col, err)
+		}
+		fixed := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
+		p.now = func() time.Time { return fixed }
+		for _, r := range testRecipients() {
+			msg, err := p.AppendTo(nil, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.AppendData(nil, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := appendDotStuffed(nil, msg); !bytes.Equal(got, want) {
+				t.Fatalf("col %d, %s: AppendData differs from stuffing AppendTo:\n%s\n---\n%s", col, r.Address, got, want)
+			}
+		}
+	}
+}

@@ -41,7 +41,25 @@ func Prepare(c Content, placeholders []string) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{tmpl: tmpl, subs: subs, placeholders: slices.Clone(placeholders), domain: domain, now: time.Now}, nil
+	data, dataSubs := stuffTemplate(tmpl, subs)
+	return &Prepared{tmpl: tmpl, subs: subs, data: data, dataSubs: dataSubs,
+		placeholders: slices.Clone(placeholders), domain: domain, now: time.Now}, nil
+}
+
+// stuffTemplate returns tmpl as SMTP DATA content (appendDotStuffed) and
+// subs moved to their offsets in it.
+func stuffTemplate(tmpl []byte, subs []sub) ([]byte, []sub) {
+	// tmpl follows the per-recipient header lines, which end in CRLF: with
+	// a line break in front, a dot at its very start is stuffed too.
+	nl := append([]byte("\n"), tmpl...)
+	data := appendDotStuffed(nil, nl)[1:]
+	moved := make([]sub, len(subs))
+	for i, s := range subs {
+		// Placeholders contain no dots, so none is inserted inside one.
+		s.off += bytes.Count(nl[:s.off+1], []byte("\n."))
+		moved[i] = s
+	}
+	return data, moved
 }
 
 func checkPlaceholders(phs []string) error {
