@@ -39,8 +39,9 @@ type DB struct {
 	closeOnce sync.Once
 
 	// RecordGroup is how many outcomes the recorder gathers before it
-	// commits without being asked; see RecordAsync. Set it to the number
-	// of senders that can have an outcome outstanding at once. [4]
+	// commits without being asked; see RecordAsync. At most the number of
+	// senders that can have an outcome outstanding at once; the worker
+	// uses half of that (see cmd/practicemail). [4]
 	RecordGroup int
 
 	// Now returns the current time; tests may replace it.
