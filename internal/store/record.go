@@ -211,25 +211,41 @@ func (db *DB) commitRecords(batch []*Recording) {
 }
 
 // appendRecords writes outcomes to the journal on the recorder's own
-// connection, opened on first use and again after it fails.
+// connection, opened on first use and again after it fails, at most
+// maxGroupInsert outcomes a statement. Each chunk commits on its own, so
+// each reports its own result.
 func (db *DB) appendRecords(ctx context.Context, batch []*Recording) {
+	held := make([]bool, len(batch))
+	errs := make([]error, len(batch))
 	unlock := db.lockWrites()
-	var held []bool
-	var err error
-	if db.journal == nil {
-		db.journal, err = openJournalConn(ctx, db.db)
-	}
-	if err == nil {
-		held, err = db.journal.appendOutcomes(ctx, batch, db.nowMS())
-		if err != nil {
-			db.journal.close() // a fresh connection for the next group
-			db.journal = nil
+	for start := 0; start < len(batch); start += maxGroupInsert {
+		chunk := batch[start:min(len(batch), start+maxGroupInsert)]
+		h, err := db.appendChunk(ctx, chunk)
+		copy(held[start:], h)
+		for i := range chunk {
+			errs[start+i] = err
 		}
 	}
 	unlock()
 	for i, r := range batch {
-		r.finish(err == nil && held[i], err)
+		r.finish(held[i], errs[i])
 	}
+}
+
+func (db *DB) appendChunk(ctx context.Context, chunk []*Recording) ([]bool, error) {
+	if db.journal == nil {
+		j, err := openJournalConn(ctx, db.db)
+		if err != nil {
+			return nil, err
+		}
+		db.journal = j
+	}
+	held, err := db.journal.appendOutcomes(ctx, chunk, db.nowMS())
+	if err != nil {
+		db.journal.close() // a fresh connection for the next group
+		db.journal = nil
+	}
+	return held, err
 }
 
 // recordUpdate writes one outcome to its delivery row, on PostgreSQL;
