@@ -2,7 +2,6 @@ package mail
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -226,30 +225,6 @@ func writeCmd(w *bufio.Writer, parts ...string) {
 }
 
 func stageName(i int) string { return [...]string{"mail", "rcpt", "data"}[i] }
-
-// appendDotStuffed appends msg to dst as SMTP DATA content: a '.' that
-// starts a line is doubled, the content ends in CRLF, and the terminating
-// ".\r\n" follows.
-func appendDotStuffed(dst, msg []byte) []byte {
-	endsCRLF := bytes.HasSuffix(msg, []byte("\r\n"))
-	if len(msg) > 0 && msg[0] == '.' {
-		dst = append(dst, '.')
-	}
-	for {
-		i := bytes.Index(msg, []byte("\n."))
-		if i < 0 {
-			break
-		}
-		dst = append(dst, msg[:i+2]...)
-		dst = append(dst, '.')
-		msg = msg[i+2:]
-	}
-	dst = append(dst, msg...)
-	if !endsCRLF {
-		dst = append(dst, "\r\n"...)
-	}
-	return append(dst, ".\r\n"...)
-}
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
