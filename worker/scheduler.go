@@ -48,7 +48,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.enqueueDuePolls(ctx)
 			if time.Since(lastReconcile) >= s.Reconcile {
 				if n, err := s.W.Reconcile(ctx, false); err != nil {
-					s.W.Log.Warn("reconcile_failed", "error", err)
+					if ctx.Err() == nil { // not merely shutting down
+						s.W.Log.Warn("reconcile_failed", "error", err)
+					}
 				} else if n > 0 {
 					s.W.Log.Info("reconciled", "enqueued", n)
 				}
@@ -102,7 +104,9 @@ return 0`
 func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
 	due, err := s.W.DB.DueFeeds(ctx, s.W.DB.Now())
 	if err != nil {
-		s.W.Log.Warn("due_feeds_failed", "error", err)
+		if ctx.Err() == nil { // not merely shutting down
+			s.W.Log.Warn("due_feeds_failed", "error", err)
+		}
 		return
 	}
 	for _, f := range due {

@@ -56,23 +56,32 @@ func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *l
 	}
 }
 
-// Two schedulers: one leads, the other stands by, and the due poll is
-// enqueued once however many ticks pass.
+// Two schedulers: while both run, one leads and the other stands by, and
+// the due poll is enqueued once however many ticks pass. When the leader
+// stops it lets go of the lock, and the one standing by takes over at its
+// next tick rather than after the lock would have expired.
 func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	logA, logB := &lockedBuffer{}, &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, s := range []*Scheduler{newScheduler(logA), newScheduler(logB)} {
+	logs := []*lockedBuffer{{}, {}}
+	var cancels []context.CancelFunc
+	var wgs []*sync.WaitGroup
+	for _, log := range logs {
+		ctx, cancel := context.WithCancel(context.Background())
+		wg := &sync.WaitGroup{}
 		wg.Add(1)
+		s := newScheduler(log)
 		go func() { defer wg.Done(); s.Run(ctx) }()
+		cancels, wgs = append(cancels, cancel), append(wgs, wg)
 	}
-	time.Sleep(500 * time.Millisecond) // 25 ticks each
-	cancel()
-	wg.Wait()
-	leaders := strings.Count(logA.String()+logB.String(), "leader=true")
-	if leaders != 1 {
-		t.Fatalf("%d schedulers led, want 1\nA:\n%s\nB:\n%s", leaders, logA.String(), logB.String())
+	stop := func(i int) { cancels[i](); wgs[i].Wait() }
+	defer stop(0)
+	defer stop(1)
+	dump := func() string { return "A:\n" + logs[0].String() + "\nB:\n" + logs[1].String() }
+
+	time.Sleep(500 * time.Millisecond) // 25 ticks each, both running
+	led := func(i int) int { return strings.Count(logs[i].String(), "leader=true") }
+	if led(0)+led(1) != 1 {
+		t.Fatalf("%d schedulers led while both ran, want 1\n%s", led(0)+led(1), dump())
 	}
 	tasks, err := asynq.NewInspectorFromRedisClient(rdb).ListPendingTasks(QueueControl)
 	if err != nil {
@@ -80,6 +89,24 @@ func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 	}
 	if len(tasks) != 1 || tasks[0].Type != TypeFeedPoll {
 		t.Fatalf("%d pending control tasks, want the one feed poll", len(tasks))
+	}
+
+	leader, standby := 0, 1
+	if led(1) == 1 {
+		leader, standby = 1, 0
+	}
+	stop(leader)
+	deadline := time.Now().Add(5 * time.Second) // far less than the lock's 15 s
+	for led(standby) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler standing by did not take over when the leader stopped\n%s", dump())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The new leader enqueues the same due poll: same ID, still one task.
+	time.Sleep(100 * time.Millisecond)
+	if tasks, err = asynq.NewInspectorFromRedisClient(rdb).ListPendingTasks(QueueControl); err != nil || len(tasks) != 1 {
+		t.Fatalf("after the handover: %d pending control tasks (%v), want the one feed poll", len(tasks), err)
 	}
 }
 
