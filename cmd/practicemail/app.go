@@ -43,7 +43,11 @@ type App struct {
 
 // needs says which dependencies a command uses: with redis, it enqueues
 // work, so it also gets the worker (templates, link signing, feed fetching).
-type needs struct{ redis, mail bool }
+// With feeds, it acts on the configured feeds, so the feeds table is made to
+// match its configuration first. Other commands leave that table alone: a
+// `status` or `subscribers add` run with a configuration lacking the feeds
+// given to `run` (by environment, say) must not stop them being polled.
+type needs struct{ redis, mail, feeds bool }
 
 // loadConfig reads the configuration: the file named, else practicemail.yaml
 // when present, else the defaults; then the environment.
@@ -97,8 +101,7 @@ func (m *Main) parseAndOpen(ctx context.Context, fs *flag.FlagSet, args []string
 	return a, arg, err
 }
 
-// open connects what a command needs. The database is always migrated and
-// the configured feeds synced.
+// open connects what a command needs. The database is always migrated.
 func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, error) {
 	cfg, err := m.loadConfig(configPath)
 	if err != nil {
@@ -106,7 +109,14 @@ func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, erro
 	}
 	a := &App{Config: cfg, Log: newLogger(m.Stderr, cfg.Log)}
 	if err := a.openDB(ctx); err != nil {
+		a.Close()
 		return nil, err
+	}
+	if n.feeds {
+		if err := a.syncFeeds(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	if n.redis {
 		if err := a.openRedis(ctx); err != nil {
@@ -135,14 +145,18 @@ func (a *App) openDB(ctx context.Context) error {
 		return err
 	}
 	a.DB = db
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
+	_, err = db.Migrate(ctx)
+	return err
+}
+
+// syncFeeds makes the feeds table match the configuration: feeds added,
+// URLs changed, and feeds no longer configured disabled.
+func (a *App) syncFeeds(ctx context.Context) error {
 	specs := make([]store.FeedSpec, len(a.Config.Feeds))
 	for i, f := range a.Config.Feeds {
 		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL}
 	}
-	return db.SyncFeeds(ctx, specs)
+	return a.DB.SyncFeeds(ctx, specs)
 }
 
 func (a *App) openMail(ctx context.Context) error {

@@ -13,7 +13,7 @@ import (
 func cmdPoll(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	feedName := fs.String("feed", "", "poll only this feed")
 	approve := fs.Bool("approve", false, "release posts held for approval (sends them) instead of polling")
-	a, _, err := m.parseAndOpen(ctx, fs, args, needs{redis: true}, "")
+	a, _, err := m.parseAndOpen(ctx, fs, args, needs{redis: true, feeds: true}, "")
 	if err != nil {
 		return err
 	}

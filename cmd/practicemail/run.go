@@ -49,7 +49,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 		}
 		defer stop()
 	}
-	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker})
+	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker, feeds: r.scheduler})
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func printStatus(w io.Writer, r statusReport) {
 		state := "never polled"
 		switch {
 		case !f.Enabled:
-			state = "not in the configuration any more"
+			state = "not polled: not in the configuration the scheduler last started with"
 		case f.LastError != "":
 			state = fmt.Sprintf("FAILING (%d in a row): %s", f.Failures, f.LastError)
 		case !f.PolledAt.IsZero():

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/practicemail/practicemail/internal/store"
@@ -24,5 +29,50 @@ func TestProgressLine(t *testing.T) {
 		if got := progressLine(tt.p); got != tt.want {
 			t.Errorf("progressLine(%+v)\n got %s\nwant %s", tt.p, got, tt.want)
 		}
+	}
+}
+
+// Commands that do not poll leave the feeds table alone. README's way to try
+// the program gives `run` its feed by environment; a `status` or
+// `subscribers add` run beside it, with the file alone, used to disable that
+// feed, and the running scheduler stopped polling it.
+func TestOnlyPollingCommandsSyncFeeds(t *testing.T) {
+	h := newHarness(t, harnessOptions{items: []item{postItem(1)}})
+	h.exec("poll") // syncs the configured feed and records its post
+	bare := filepath.Join(h.dir, "bare.yaml")
+	cfg, err := os.ReadFile(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg[:bytes.Index(cfg, []byte("feeds:"))]
+	if err := os.WriteFile(bare, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"status"},
+		{"subscribers", "add", "someone@example.com", "--confirmed"},
+		{"subscribers", "list"},
+		{"migrate"},
+	} {
+		if err := h.main().Execute(context.Background(), append(args, "--config", bare)); err != nil {
+			t.Fatalf("practicemail %v: %v", args, err)
+		}
+		f, err := h.db.FeedByName(context.Background(), "blog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Enabled {
+			t.Fatalf("practicemail %v with a configuration without feeds disabled the feed", args)
+		}
+	}
+	// poll does act on its configuration's feeds.
+	if err := h.main().Execute(context.Background(), []string{"poll", "--config", bare}); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := h.db.FeedByName(context.Background(), "blog"); f == nil || f.Enabled {
+		t.Fatal("poll with a configuration without the feed left it enabled")
+	}
+	if out := h.exec("status"); !strings.Contains(out, "feed blog") {
+		t.Fatalf("status does not show the feed:\n%s", out)
 	}
 }
