@@ -36,7 +36,7 @@ func (o *Outbox) SendReply(ctx context.Context, from, to string, msg *Prepared, 
 	if err := checkEnvelope(from, to); err != nil {
 		return "", err
 	}
-	data, err := render(nil, msg, r, o.sign)
+	data, err := o.message(msg, r)
 	if err != nil {
 		return "", err
 	}
@@ -54,6 +54,22 @@ func (o *Outbox) SendReply(ctx context.Context, from, to string, msg *Prepared, 
 		return "", &SendError{Stage: "data", Temporary: true, Err: fmt.Errorf("outbox: %w", err)}
 	}
 	return path, nil
+}
+
+// message is the message for r as a mail client reads it from a file: as
+// AppendTo writes it, signed when a DKIM key is set. Not the SMTP DATA
+// content the pool writes, whose lines that start with a dot are doubled
+// and which ends with a line holding only a dot.
+func (o *Outbox) message(msg *Prepared, r Recipient) ([]byte, error) {
+	body, err := msg.AppendTo(nil, r)
+	if err != nil || o.sign == nil {
+		return body, err
+	}
+	h, err := o.sign.header(body)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(h), body...), nil
 }
 
 // Close implements Sender; the outbox holds nothing open.

@@ -3,6 +3,8 @@ package mail
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +97,64 @@ func TestOutboxWritesParseableFiles(t *testing.T) {
 		}
 	}
 }
+
+// The outbox file is the message itself, as a mail client opens it: not
+// dot-stuffed, no terminating dot; with DKIM, the signature header in front.
+// A file written as SMTP DATA content showed each CSS rule of the layout's
+// style block (".outer-cell {") as "..outer-cell {", and ended in a dot.
+func TestOutboxWritesTheMessageAsIs(t *testing.T) {
+	c := testContent()
+	c.Text = ".a line with a leading dot\n..two\n.\n" + c.Text
+	c.HTML = ".<p>" + c.HTML
+	p, err := Prepare(c, []string{phUnsub, phPrefs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return fixed }
+	r := recipient(3)
+	var want bytes.Buffer
+	if _, err := p.WriteTo(&want, r); err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, dkim := range map[string]*DKIMOptions{
+		"unsigned": nil,
+		"signed":   {Domain: "stillpoint.example", Selector: "mail", PrivateKey: pemKey(t, edKey)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(context.Background(), Options{OutboxDir: t.TempDir(), DKIM: dkim})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			path, err := s.SendReply(context.Background(), envelopeFrom, r.Address, p, r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dkim != nil {
+				if !bytes.HasPrefix(got, []byte("DKIM-Signature: ")) {
+					t.Fatalf("signed file does not start with its signature:\n%.200s", got)
+				}
+				verifyDKIM(t, got, edKey.Public())
+				got = got[bytes.Index(got, []byte("\r\nDate: "))+2:]
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("outbox file differs from the message\n got: %q\nwant: %q", tail(got), tail(want.Bytes()))
+			}
+		})
+	}
+}
+
+// tail is the end of a message, where the terminating dot would be.
+func tail(b []byte) []byte { return b[max(0, len(b)-80):] }
 
 // TestPoolSendsExactBytes checks that what the server receives is exactly
 // what WriteTo produces, including lines that start with a dot.
