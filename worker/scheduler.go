@@ -18,6 +18,8 @@ type Scheduler struct {
 	Tick      time.Duration // how often to look for due feeds [1s]
 	Reconcile time.Duration // how often to reconcile [30s]
 	LockKey   string        // [practicemail:scheduler]
+
+	lockErr string // the last error taking the lock, logged once until it changes
 }
 
 const lockTTL = 15 * time.Second
@@ -34,6 +36,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.LockKey = "practicemail:scheduler"
 	}
 	me := s.W.identity.owner()
+	s.lockErr = ""
 	defer s.Redis.Eval(context.WithoutCancel(ctx), releaseLock, []string{s.LockKey}, me)
 	tick := time.NewTicker(s.Tick)
 	defer tick.Stop()
@@ -71,10 +74,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) hold(ctx context.Context, me string) bool {
 	ok, err := s.Redis.Eval(ctx, takeLock, []string{s.LockKey}, me, lockTTL.Milliseconds()).Int()
 	if err != nil {
-		if ctx.Err() == nil {
-			s.W.Log.Warn("scheduler_lock_failed", "error", err)
+		// Once per outage, not once a tick: Redis down for an hour is one line.
+		if ctx.Err() == nil && err.Error() != s.lockErr {
+			s.W.Log.Warn("scheduler_lock_failed", "error", err, "retry_every", s.Tick)
 		}
+		s.lockErr = err.Error()
 		return false
+	}
+	if s.lockErr != "" {
+		s.W.Log.Info("scheduler_lock_reachable_again")
+		s.lockErr = ""
 	}
 	if ok == 1 {
 		return true

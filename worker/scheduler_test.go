@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -168,5 +169,37 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 				t.Fatalf("task ID %q does not name its database", task.ID)
 			}
 		}
+	}
+}
+
+// Redis down is one warning, however many ticks it lasts, and one line when
+// it answers again.
+func TestSchedulerWarnsOncePerOutage(t *testing.T) {
+	_, rdb, newScheduler := schedulerSetup(t)
+	log := &lockedBuffer{}
+	s := newScheduler(log)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now
+	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1})
+	defer down.Close()
+	s.Redis = down
+	for range 5 {
+		if s.hold(context.Background(), "me") {
+			t.Fatal("held a lock in a Redis that does not answer")
+		}
+	}
+	s.Redis = rdb
+	if !s.hold(context.Background(), "me") {
+		t.Fatal("did not take the lock once Redis answered")
+	}
+	if n := strings.Count(log.String(), "scheduler_lock_failed"); n != 1 {
+		t.Errorf("%d warnings for one outage, want 1:\n%s", n, log.String())
+	}
+	if !strings.Contains(log.String(), "scheduler_lock_reachable_again") {
+		t.Errorf("no line saying Redis answers again:\n%s", log.String())
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	_ "time/tzdata" // time zones work in minimal containers too
 )
 
@@ -23,6 +25,12 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	// go-redis prints each failed dial to standard error on its own
+	// ("redis: … pool.go:…: failed to dial"), in the middle of `status` and
+	// between the log's lines. Every such failure also fails the call that
+	// needed the connection, and that call's error is reported where it
+	// happened, once.
+	redis.SetLogger(silentRedisLog{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain()
@@ -31,3 +39,7 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+type silentRedisLog struct{}
+
+func (silentRedisLog) Printf(context.Context, string, ...any) {}

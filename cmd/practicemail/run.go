@@ -106,7 +106,7 @@ func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
 	cfg := asynq.Config{
 		Concurrency:     a.Config.Worker.Concurrency,
 		Queues:          worker.Queues,
-		Logger:          worker.AsynqLogger{L: a.Log},
+		Logger:          worker.NewAsynqLogger(a.Log),
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
 	}
