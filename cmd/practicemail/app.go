@@ -43,8 +43,9 @@ type App struct {
 
 // needs says which dependencies a command uses: with redis, it enqueues
 // work, so it also gets the worker (templates, link signing, feed fetching).
-// With feeds, it acts on the configured feeds, so the feeds table is made to
-// match its configuration first. Other commands leave that table alone: a
+// With feeds, it schedules polls (run, scheduler), so the feeds table is made
+// to match its configuration first; poll does so itself when its
+// configuration names feeds. Other commands leave that table alone: a
 // `status` or `subscribers add` run with a configuration lacking the feeds
 // given to `run` (by environment, say) must not stop them being polled.
 type needs struct{ redis, mail, feeds bool }

@@ -13,11 +13,19 @@ import (
 func cmdPoll(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	feedName := fs.String("feed", "", "poll only this feed")
 	approve := fs.Bool("approve", false, "release posts held for approval (sends them) instead of polling")
-	a, _, err := m.parseAndOpen(ctx, fs, args, needs{redis: true, feeds: true}, "")
+	a, _, err := m.parseAndOpen(ctx, fs, args, needs{redis: true}, "")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	// A configuration with feeds decides which are polled; one without any
+	// (practicemail.yaml beside a `run` given its feed by environment, say)
+	// changes nothing, and can still approve held posts.
+	if len(a.Config.Feeds) > 0 {
+		if err := a.syncFeeds(ctx); err != nil {
+			return err
+		}
+	}
 	var feeds []store.Feed
 	if *feedName != "" {
 		f, err := a.DB.FeedByName(ctx, *feedName)
