@@ -166,12 +166,18 @@ func testBadCSV(t *testing.T) {
 	}
 	var listed []string
 	for _, l := range strings.Split(strings.TrimSpace(h.exec("subscribers", "list")), "\n") {
-		if f := strings.Fields(l); len(f) >= 4 {
+		if f := strings.Fields(l); len(f) >= 4 && f[0] != "ID" {
 			listed = append(listed, strings.Join(f[1:4], " "))
 		}
 	}
 	want := []string{"ada@example.com active posts", "grace@example.com active posts", "dan@example.com active posts"}
 	if d := cmp.Diff(want, listed); d != "" {
 		t.Fatalf("subscribers list (-want +got):\n%s", d)
+	}
+	if out := h.exec("subscribers", "list"); !strings.HasPrefix(out, "ID ") {
+		t.Errorf("subscribers list has no header line:\n%s", out)
+	}
+	if out := h.exec("subscribers", "list", "--status", "bounced"); out != "no subscribers with status bounced\n" {
+		t.Errorf("an empty list says %q", out)
 	}
 }

@@ -90,15 +90,32 @@ func (m *Main) subscribersExport(ctx context.Context, fs *flag.FlagSet, args []s
 		_, err := roster.Export(ctx, a.DB, m.Stdout, *status)
 		return err
 	}
+	const row = "%-6v %-40s %-12s %-14s %s\n"
 	var after int64
 	for {
 		subs, err := a.DB.ListSubscribers(ctx, *status, after, 1000)
-		if err != nil || len(subs) == 0 {
+		if err != nil {
 			return err
 		}
+		if len(subs) == 0 {
+			if after == 0 {
+				fmt.Fprintln(m.Stdout, strings.TrimSpace("no subscribers "+statusPhrase(*status)))
+			}
+			return nil
+		}
+		if after == 0 {
+			fmt.Fprintf(m.Stdout, row, "ID", "EMAIL", "STATUS", "TOPICS", "NAME")
+		}
 		for _, s := range subs {
-			fmt.Fprintf(m.Stdout, "%-6d %-40s %-12s %-14s %s\n", s.ID, s.Email, s.Status, strings.Join(s.Topics, ","), s.Name)
+			fmt.Fprintf(m.Stdout, row, s.ID, s.Email, s.Status, strings.Join(s.Topics, ","), s.Name)
 		}
 		after = subs[len(subs)-1].ID
 	}
+}
+
+func statusPhrase(status string) string {
+	if status == "" {
+		return ""
+	}
+	return "with status " + status
 }
