@@ -2,9 +2,14 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/internal/store"
 )
 
 // Scheduler enqueues feed polls when they are due and runs the reconciler. It
@@ -119,8 +124,31 @@ func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
 		return
 	}
 	for _, f := range due {
-		if err := s.W.enqueue(ctx, NewFeedPollTask(s.W.Instance, f.ID, f.NextPollAt)); err != nil {
+		if err := s.W.enqueuePoll(ctx, f); err != nil {
 			s.W.Log.Warn("enqueue_poll_failed", "feed", f.Name, "error", err)
 		}
 	}
+}
+
+// enqueuePoll enqueues the poll of a due feed. Its task ID names the due
+// time, so a poll already waiting or running is not doubled. A poll that
+// died is archived by asynq under that same ID (polls are not retried: the
+// scheduler makes the next one), and the feed stays due at that time: the
+// archived task is deleted and the poll made again, or the feed would not be
+// polled for as long as asynq keeps what it archived.
+func (w *Worker) enqueuePoll(ctx context.Context, f store.Feed) error {
+	err := w.enqueue(ctx, NewFeedPollTask(w.Instance, f.ID, f.NextPollAt))
+	if err != nil {
+		return err
+	}
+	id := pollTaskID(w.Instance, f.ID, f.NextPollAt)
+	info, err := w.Inspector.GetTaskInfo(QueueControl, id)
+	if err != nil || info.State != asynq.TaskStateArchived {
+		return nil // new, waiting, running, or gone since: nothing to do
+	}
+	if err := w.Inspector.DeleteTask(QueueControl, id); err != nil {
+		return fmt.Errorf("delete the poll that died: %w", err)
+	}
+	w.Log.Warn("poll_made_again", "feed", f.Name, "last_error", info.LastErr)
+	return w.enqueue(ctx, NewFeedPollTask(w.Instance, f.ID, f.NextPollAt))
 }

@@ -203,3 +203,34 @@ func TestSchedulerWarnsOncePerOutage(t *testing.T) {
 		t.Errorf("no line saying Redis answers again:\n%s", log.String())
 	}
 }
+
+// A poll that died (its task archived: polls are not retried by asynq, and
+// its recoverer archives a poll whose worker was killed) leaves the feed due
+// at the same time, so the scheduler makes the same task ID again. That ID
+// must not keep the feed from being polled for as long as asynq keeps the
+// archived task.
+func TestArchivedPollDoesNotStopTheFeed(t *testing.T) {
+	_, rdb, newScheduler := schedulerSetup(t)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		newScheduler(&lockedBuffer{}).Run(ctx)
+	}
+	run()
+	tasks, err := insp.ListPendingTasks(QueueControl)
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("%d pending polls (%v), want 1", len(tasks), err)
+	}
+	if err := insp.ArchiveTask(QueueControl, tasks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	pending, err := insp.ListPendingTasks(QueueControl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("after the poll task was archived, %d pending polls, want 1: the feed is never polled again", len(pending))
+	}
+}

@@ -58,8 +58,12 @@ func scoped(ns, id string) string {
 func NewFeedPollTask(ns string, feedID int64, due time.Time) *asynq.Task {
 	p := FeedPollPayload{FeedID: feedID, Due: due.UnixMilli()}
 	return asynq.NewTask(TypeFeedPoll, mustJSON(p),
-		asynq.TaskID(scoped(ns, fmt.Sprintf("feed:poll:%d:%d", feedID, p.Due))),
+		asynq.TaskID(pollTaskID(ns, feedID, due)),
 		asynq.Queue(QueueControl), asynq.MaxRetry(0), asynq.Retention(time.Hour), asynq.Timeout(5*time.Minute))
+}
+
+func pollTaskID(ns string, feedID int64, due time.Time) string {
+	return scoped(ns, fmt.Sprintf("feed:poll:%d:%d", feedID, due.UnixMilli()))
 }
 
 // PostFanoutPayload names the post to fan out.
