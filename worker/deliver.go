@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -14,6 +15,9 @@ import (
 
 // errLeaseLost stops a sender whose rows may now belong to someone else.
 var errLeaseLost = errors.New("lease on the batch lost")
+
+// errStopping stops a sender when the process is shutting down (Stop).
+var errStopping = errors.New("shutting down")
 
 // handleDeliver sends one batch of ledger rows. It leases the rows that are
 // due, re-checks each recipient at send time, sends, and records each outcome
@@ -40,7 +44,9 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if len(rows) > 0 {
-		stop := l.keep(ctx, w.Log)
+		// Renewals go on while the last message finishes and its outcome
+		// is written, even once the task is cancelled.
+		stop := l.keep(context.WithoutCancel(ctx), w.Log)
 		s := &batchSend{w: w, b: b, owner: owner, lease: l, msg: msg, aud: aud, from: w.fromAddress()}
 		sendErr := s.run(ctx, rows)
 		// The last outcome must be written before the lease is released:
@@ -64,7 +70,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		}
 		w.Log.Info("batch_sent", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed)
-		if sendErr != nil && !errors.Is(sendErr, errLeaseLost) {
+		if sendErr != nil && !errors.Is(sendErr, errLeaseLost) && !errors.Is(sendErr, errStopping) {
 			return sendErr
 		}
 	}
@@ -125,6 +131,11 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		select {
+		case <-s.w.stopping:
+			return errStopping // the rest go back, and the next round is scheduled
+		default:
+		}
 		if !s.lease.valid() {
 			return errLeaseLost
 		}
@@ -158,24 +169,49 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 // crash can leave at most Options.InFlight (= smtp.connections) messages
 // sent but unrecorded.
 func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
+	// Until the gate lets the message through, cancelling the task stops
+	// the send and nothing is delivered. After it, the message and its dot
+	// go out, and the send waits for the server's reply (within the SMTP
+	// timeout) and its outcome is written, cancelled or not: a send given up
+	// after its dot may have been delivered, and would be sent again.
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	var mu sync.Mutex
+	committed := false
+	stopWatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !committed {
+			cancelSend()
+		}
+	})
+	defer stopWatch()
+
 	held := false
 	var stopped error // why the gate refused
-	gate := func(ctx context.Context) error {
+	gate := func(gctx context.Context) error {
 		stopped = s.settle()
 		if stopped == nil && !held {
 			select {
 			case s.w.inFlight <- struct{}{}:
 				held = true
-			case <-ctx.Done():
-				stopped = ctx.Err()
+			case <-gctx.Done():
+				stopped = gctx.Err()
 			}
 		}
 		if stopped == nil && !s.lease.valid() { // the waits may have been long
 			stopped = errLeaseLost
 		}
+		if stopped == nil {
+			mu.Lock()
+			if stopped = ctx.Err(); stopped == nil {
+				committed = true
+			}
+			mu.Unlock()
+		}
 		return stopped
 	}
-	o, err := s.send(ctx, r, gate)
+	o, err := s.send(ctx, sendCtx, r, gate)
 	if stopped != nil {
 		err = stopped // not sent
 	}
@@ -246,9 +282,12 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 
 // send sends one row and says what became of it. The error is for failures
 // that stop the batch (shutdown), not for the message's own fate.
-func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
+//
+// ctx is the task's; the exchange itself runs under sendCtx, which
+// sendAndRecord stops cancelling once the message is committed.
+func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
 	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
-	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
+	reply, err := s.w.Mail.SendReply(sendCtx, s.from, r.Recipient, s.msg, rcpt, gate)
 	id := messageID(rcpt, s.from)
 	if err == nil {
 		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil
@@ -262,8 +301,8 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	if se.Permanent() {
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: se.Error(), MessageID: id, Bounce: true}, nil
 	}
-	if ctx.Err() != nil {
-		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
+	if sendCtx.Err() != nil {
+		return store.Outcome{}, ctx.Err() // shutting down before the dot: the row is released untried
 	}
 	if se.Code == 0 {
 		s.connDown = se

@@ -276,3 +276,102 @@ func TestSendTimeCheckSuppresses(t *testing.T) {
 		}
 	}
 }
+
+// A task cancelled while the server holds a message whose end-of-data dot
+// has gone out still waits for the reply and records the message sent: given
+// up, it would go back to the queue and be sent again. The rest of the batch
+// goes back untried, and a later run sends each of them once.
+func TestCancelAfterTheDotStillRecordsTheSend(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	q := testQueue(t)
+	b := batchOf20(t, db)
+	log := &sendLog{}
+	atP3 := make(chan struct{})
+	a := testWorker(t, db, q, "a", log, func(to string) time.Duration {
+		if to == "p3@example.com" {
+			close(atP3) // its dot is out: the server is deciding
+			return 300 * time.Millisecond
+		}
+		return 5 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.handleDeliver(ctx, deliverTask(b)) }()
+	<-atP3
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled task returned %v, want context.Canceled", err)
+	}
+	sentBefore := len(log.sends)
+	rows, err := db.Deliveries(context.Background(), b.Kind, b.SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := 0
+	for _, r := range rows {
+		if r.State == store.DeliverySent {
+			recorded++
+		}
+		if r.Recipient == "p3@example.com" && r.State != store.DeliverySent {
+			t.Errorf("the message accepted after the cancel is %s in the ledger, want sent", r.State)
+		}
+	}
+	if recorded != sentBefore || sentBefore == 20 {
+		t.Fatalf("%d messages reached the server and %d are recorded sent (of 20)", sentBefore, recorded)
+	}
+	other := testWorker(t, db, q, "b", log, func(string) time.Duration { return time.Millisecond })
+	if err := other.handleDeliver(context.Background(), deliverTask(b)); err != nil {
+		t.Fatal(err)
+	}
+	counts := log.perRecipient()
+	if len(counts) != 20 {
+		t.Fatalf("%d recipients reached, want 20", len(counts))
+	}
+	for to, n := range counts {
+		if n != 1 {
+			t.Errorf("%s got %d messages", to, n)
+		}
+	}
+}
+
+// Stop lets the message under way finish and be recorded, then the task
+// hands the rest back, schedules the batch's next round, and succeeds (a
+// failed task would wait out asynq's retry delay).
+func TestStopHandsTheRestBack(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	q := testQueue(t)
+	b := batchOf20(t, db)
+	log := &sendLog{}
+	var a *Worker
+	a = testWorker(t, db, q, "a", log, func(to string) time.Duration {
+		if to == "p5@example.com" {
+			a.Stop()
+		}
+		return 5 * time.Millisecond
+	})
+	a.Inspector = asynq.NewInspectorFromRedisClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()}))
+	if err := a.handleDeliver(context.Background(), deliverTask(b)); err != nil {
+		t.Fatalf("a stopped task returned %v, want success", err)
+	}
+	if !a.Wait(time.Second) {
+		t.Fatal("Wait: handlers still running")
+	}
+	c, err := db.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(c.Deliveries[store.DeliverySent]) != len(log.sends) || len(log.sends) == 20 || c.Deliveries[store.DeliveryQueued] == 0 {
+		t.Fatalf("after Stop: %d sent, ledger %v; want what was sent recorded and the rest queued", len(log.sends), c.Deliveries)
+	}
+	tasks, err := a.Inspector.ListPendingTasks(QueueMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled, err := a.Inspector.ListScheduledTasks(QueueMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks)+len(scheduled) != 1 {
+		t.Fatalf("%d pending and %d scheduled send tasks after Stop, want the batch's next round", len(tasks), len(scheduled))
+	}
+}

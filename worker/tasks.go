@@ -130,9 +130,9 @@ func decode(t *asynq.Task, v any) error {
 
 // Register wires the worker's handlers into mux.
 func (w *Worker) Register(mux *asynq.ServeMux) {
-	mux.HandleFunc(TypeFeedPoll, w.handleFeedPoll)
-	mux.HandleFunc(TypePostFanout, w.handlePostFanout)
-	mux.HandleFunc(TypeDeliver, w.handleDeliver)
+	mux.HandleFunc(TypeFeedPoll, w.tracked(w.handleFeedPoll))
+	mux.HandleFunc(TypePostFanout, w.tracked(w.handlePostFanout))
+	mux.HandleFunc(TypeDeliver, w.tracked(w.handleDeliver))
 }
 
 // enqueue adds a task; a task with the same ID already there is success.

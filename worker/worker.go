@@ -98,6 +98,9 @@ type Worker struct {
 	prepared    preparedCache
 	outageSince atomic.Int64  // unix ns when the mail server stopped answering; 0 when it answers
 	inFlight    chan struct{} // slots for sent-but-unrecorded messages (Options.InFlight)
+	stopping    chan struct{} // closed by Stop: start no more messages
+	stopOnce    sync.Once
+	running     sync.WaitGroup // handlers under way, for Wait
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
@@ -105,7 +108,39 @@ type Worker struct {
 // New returns a Worker; fill the exported fields it leaves nil before use.
 func New(o Options) *Worker {
 	o = o.withDefaults()
-	return &Worker{Options: o, identity: process, Log: slog.Default(), inFlight: make(chan struct{}, o.InFlight)}
+	return &Worker{Options: o, identity: process, Log: slog.Default(),
+		inFlight: make(chan struct{}, o.InFlight), stopping: make(chan struct{})}
+}
+
+// Stop asks the handlers to start no more messages: each finishes the one it
+// is sending, writes its outcome, hands the rest of its batch back to the
+// queue and returns. Call it before asynq's Server.Shutdown, which gives
+// handlers a while before it cancels them.
+func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
+
+// Wait waits up to timeout for the handlers under way to return, and
+// reports whether they all did. asynq's Shutdown returns as soon as it has
+// cancelled a handler, without waiting for it: a handler cancelled after
+// its message's end-of-data dot still waits for the server's reply and
+// writes the outcome, and the process must not exit under it.
+func (w *Worker) Wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { w.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// tracked counts a handler in w.running while it runs.
+func (w *Worker) tracked(h asynq.HandlerFunc) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		w.running.Add(1)
+		defer w.running.Done()
+		return h(ctx, t)
+	}
 }
 
 // identity names this process in lease owners: host/pid/boot, plus a nonce per

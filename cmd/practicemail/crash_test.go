@@ -107,3 +107,44 @@ func crashCountLines(s, sub string) int {
 	}
 	return n
 }
+
+// TestStopSIGTERMMidSend stops the worker as a supervisor or a deploy does,
+// with SIGTERM, while it mails a post to 5,000 subscribers, then starts it
+// again. The relay is slow (40 ms a message), so the batches under way
+// outlast the worker's shutdown timeout (10 s) and are cancelled in the
+// middle of sending. A graceful stop writes every outcome it has had from
+// the server before it exits, and hands the rest back: nobody gets the post
+// twice, and nobody is missed.
+func TestStopSIGTERMMidSend(t *testing.T) {
+	bin := crashBuildBinary(t)
+	h := newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
+	crashThrottleSMTP(h.smtp, 40*time.Millisecond)
+	active := crashSeed(h)
+
+	first := crashStart(h, bin)
+	h.waitFor("the first poll", 30*time.Second, func() bool { return h.posts()[store.PostBaseline] == 1 })
+	h.feed.set(postItem(1), postItem(2))
+	h.waitFor("300 messages", 60*time.Second, func() bool { return h.smtp.Count() >= 300 })
+	stopping := time.Now()
+	first.stop()
+	took := time.Since(stopping)
+	atStop, recordedAtStop := h.smtp.Count(), h.deliveries()[store.DeliverySent]
+	if atStop >= crashAudience {
+		t.Fatalf("the stop came after the run: %d messages already sent", atStop)
+	}
+	if int64(atStop) != recordedAtStop {
+		t.Errorf("after a graceful stop the server has %d messages and the ledger %d sent", atStop, recordedAtStop)
+	}
+
+	crashThrottleSMTP(h.smtp, 0)
+	second := crashStart(h, bin)
+	h.waitFor("5,000 sent in the ledger", 120*time.Second, func() bool {
+		return h.deliveries()[store.DeliverySent] == crashAudience
+	})
+	second.stop()
+
+	crashCheckLedger(t, h.db, crashPostID(h, store.PostSent), active)
+	r := crashCheckMessages(t, h.smtp.Messages(), active, 0)
+	t.Logf("stopped in %s; at the stop: %d messages at the server, %d recorded sent; after restart: %d messages, %d duplicates",
+		took.Round(100*time.Millisecond), atStop, recordedAtStop, r.total, r.duplicates)
+}

@@ -90,8 +90,19 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	stopSched()
 	wg.Wait()
 	if srv != nil {
+		// Start no more messages; let those under way finish and be
+		// recorded, and hand the rest of their batches back.
+		a.Worker.Stop()
 		srv.Shutdown()
+		// A handler cancelled by Shutdown after its message's dot is still
+		// waiting for the server's reply (at most smtp.timeout), and then
+		// writes the outcome.
+		if !a.Worker.Wait(a.Config.SMTP.Timeout + 5*time.Second) {
+			a.Log.Warn("shutdown_left_sends_unfinished", "hint",
+				"a message whose outcome was not written may be sent again after restart")
+		}
 	}
+	a.Log.Info("stopped")
 	return nil
 }
 
