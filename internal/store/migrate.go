@@ -50,13 +50,24 @@ func loadMigrations(engine string) ([]migration, error) {
 
 // Migrate applies every migration not yet applied, each in its own transaction,
 // and returns how many it applied. A database newer than this binary is refused.
+// Processes that start together may all migrate at once: each transaction
+// takes the migration lock (SQLite's write lock, taken at BEGIN; a
+// PostgreSQL advisory lock) and checks again whether its migration is
+// still to do, so each is applied once and no process fails.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
 	ms, err := loadMigrations(db.dialect.name)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	err = db.tx(ctx, func(tx *Tx) error {
+		if err := db.lockMigrations(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	current, err := db.SchemaVersion(ctx)
@@ -68,7 +79,18 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	}
 	applied := 0
 	for _, m := range ms[current:] {
+		done := false
 		err := db.tx(ctx, func(tx *Tx) error {
+			if err := db.lockMigrations(ctx, tx); err != nil {
+				return err
+			}
+			var v int
+			if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if done = v >= m.version; done {
+				return nil // another process applied it meanwhile
+			}
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
@@ -79,9 +101,25 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return applied, err
 		}
-		applied++
+		if !done {
+			applied++
+		}
 	}
 	return applied, nil
+}
+
+// lockMigrations holds the migration lock until tx ends. On SQLite the
+// transaction's BEGIN IMMEDIATE has taken the write lock already; on
+// PostgreSQL an advisory lock is named after the schema migrated, so that
+// databases in other schemas of the server are not held up.
+func (db *DB) lockMigrations(ctx context.Context, tx *Tx) error {
+	if db.dialect.name != "postgres" {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('practicemail migrations ' || current_schema()))`); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return nil
 }
 
 // SchemaVersion returns the highest applied migration, 0 for an empty database.

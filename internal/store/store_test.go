@@ -533,3 +533,37 @@ func TestSendingProgress(t *testing.T) {
 		}
 	})
 }
+
+// Processes started together on a fresh database (`web`, `worker` and
+// `scheduler` sharing one PostgreSQL, say) each migrate it at start; none
+// may fail because another got there first.
+func TestConcurrentMigrations(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url := storetest.URL(t, engine)
+			const n = 4
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					db, err := store.Open(ctx, url)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer db.Close()
+					_, err = db.Migrate(ctx)
+					errs <- err
+				}()
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Errorf("Migrate: %v", err)
+				}
+			}
+			db, err := store.Open(ctx, url)
+			must(t, err)
+			defer db.Close()
+			must(t, db.CheckSchema(ctx))
+		})
+	}
+}
