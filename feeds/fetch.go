@@ -25,6 +25,10 @@ const (
 	// MaxRedirects is how many redirects a fetch follows before giving up.
 	MaxRedirects = 5
 
+	// errorBodyPeek is how much of an error page is read to tell a bot
+	// wall from an ordinary refusal.
+	errorBodyPeek = 32 << 10
+
 	acceptHeader = "application/rss+xml, application/atom+xml, application/feed+json, " +
 		"application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
@@ -59,7 +63,7 @@ type Validators struct {
 // FetchResult is what a successful fetch returns.
 type FetchResult struct {
 	NotModified bool       // the server answered 304; Body is nil
-	Body        []byte     // the feed document, decompressed
+	Body        []byte     // the feed document, decompressed, and in UTF-8 when the HTTP charset says what it was
 	Validators  Validators // to store and send next time
 	URL         string     // final URL after redirects: the base for relative links
 }
@@ -125,12 +129,17 @@ func (f *Fetcher) Fetch(ctx context.Context, feedURL string, v Validators) (*Fet
 	case resp.StatusCode == http.StatusNotModified:
 		return &FetchResult{NotModified: true, Validators: mergeValidators(v, resp.Header), URL: final}, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, statusError(feedURL, final, resp, time.Now())
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyPeek))
+		return nil, statusError(feedURL, final, resp, head, time.Now())
 	}
 	body, err := f.readBody(resp)
 	if err != nil {
 		return nil, f.bodyError(ctx, feedURL, err)
 	}
+	// Servers often name the charset only in Content-Type, which Parse
+	// never sees; the type itself (text/html, application/octet-stream…)
+	// is ignored, since Parse recognises a feed by its content.
+	body = toUTF8(body, headerCharset(resp.Header.Get("Content-Type")))
 	return &FetchResult{Body: body, Validators: validatorsFrom(resp.Header), URL: final}, nil
 }
 

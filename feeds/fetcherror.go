@@ -44,12 +44,26 @@ func (e *FetchError) Error() string {
 // works.
 func (e *FetchError) Unwrap() error { return e.Err }
 
-// statusError describes a non-2xx, non-304 answer.
-func statusError(feedURL, finalURL string, resp *http.Response, now time.Time) *FetchError {
+// statusError describes a non-2xx, non-304 answer; head is the start of
+// its body.
+func statusError(feedURL, finalURL string, resp *http.Response, head []byte, now time.Time) *FetchError {
 	code := resp.StatusCode
-	e := &FetchError{URL: redact(feedURL), Status: code, Msg: "server answered " + statusText(code)}
+	e := &FetchError{URL: redact(feedURL), Status: code}
+	status, redirected := statusText(code), ""
 	if finalURL != feedURL {
-		e.Msg += " (after a redirect to " + redact(finalURL) + ")"
+		redirected = "after a redirect to " + redact(finalURL)
+	}
+	switch wall := botWall(resp.Header, head); {
+	case wall != "":
+		e.Msg = fmt.Sprintf("the site refused the request (%s): its %s bot protection blocks feed readers; %s",
+			joinNonEmpty(status, redirected), wall, allowFeedReaders)
+	case code == http.StatusForbidden:
+		e.Msg = fmt.Sprintf("the site refused the request (%s): it may block feed readers, or the feed may be private; %s",
+			joinNonEmpty(status, redirected), allowFeedReaders)
+	case redirected != "":
+		e.Msg = "server answered " + status + " (" + redirected + ")"
+	default:
+		e.Msg = "server answered " + status
 	}
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
@@ -60,6 +74,13 @@ func statusError(feedURL, finalURL string, resp *http.Response, now time.Time) *
 	e.Permanent = code >= 300 && code < 500 &&
 		code != http.StatusRequestTimeout && code != http.StatusTooEarly && code != http.StatusTooManyRequests
 	return e
+}
+
+func joinNonEmpty(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + ", " + b
 }
 
 func statusText(code int) string {

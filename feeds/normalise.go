@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/mmcdole/gofeed"
@@ -18,7 +19,7 @@ func normaliseFeed(gf *gofeed.Feed, baseURL string) *Feed {
 		base = nil
 	}
 	f := &Feed{
-		Title:    plainText(gf.Title),
+		Title:    titleText(gf.Title),
 		Link:     absoluteURL(base, gf.Link),
 		Language: strings.TrimSpace(gf.Language),
 	}
@@ -30,12 +31,16 @@ func normaliseFeed(gf *gofeed.Feed, baseURL string) *Feed {
 		feedBase, _ = url.Parse(f.Link)
 	}
 	textual := plainTextContent(gf)
+	author := firstAuthor(gf.Authors, gf.Author)
 	seen := make(map[string]bool, len(gf.Items))
 	for i, gi := range gf.Items {
 		if gi == nil {
 			continue
 		}
 		it := normaliseItem(gi, feedBase, i < len(textual) && textual[i])
+		if it.Author == "" {
+			it.Author = author // Atom and JSON Feed entries inherit the feed's author
+		}
 		if seen[it.Key] {
 			continue
 		}
@@ -50,8 +55,8 @@ func normaliseFeed(gf *gofeed.Feed, baseURL string) *Feed {
 func normaliseItem(gi *gofeed.Item, feedBase *url.URL, contentIsText bool) Item {
 	it := Item{
 		GUID:   strings.TrimSpace(gi.GUID),
-		Title:  plainText(gi.Title),
-		Author: itemAuthor(gi),
+		Title:  titleText(gi.Title),
+		Author: firstAuthor(gi.Authors, gi.Author),
 	}
 	it.URL = itemURL(gi, feedBase, it.GUID)
 	itemBase := feedBase
@@ -66,19 +71,14 @@ func normaliseItem(gi *gofeed.Item, feedBase *url.URL, contentIsText bool) Item 
 	if contentIsText {
 		raw = textToHTML(raw)
 	}
-	content, images := sanitizeHTML(raw, itemBase)
-	it.Content = content
+	content, images := sanitizeHTML(stripXHTMLPrefix(raw), itemBase)
+	it.Content = withAttachments(content, gi, itemBase, images, it.Title != "")
 
 	if it.Summary = summarise(plainText(gi.Description)); it.Summary == "" {
 		it.Summary = summarise(plainText(it.Content))
 	}
 	it.ImageURL = itemImage(gi, itemBase, images)
-	switch {
-	case gi.PublishedParsed != nil:
-		it.Published = gi.PublishedParsed.UTC()
-	case gi.UpdatedParsed != nil:
-		it.Published = gi.UpdatedParsed.UTC()
-	}
+	it.Published = itemPublished(gi)
 	it.Hash = contentHash(it.Title, it.Content)
 	switch {
 	case it.GUID != "":
@@ -113,18 +113,35 @@ func itemURL(gi *gofeed.Item, base *url.URL, guid string) string {
 	return ""
 }
 
-func itemAuthor(gi *gofeed.Item) string {
-	for _, p := range gi.Authors {
+// firstAuthor is the first author with a name, as plain text: from the
+// list, else the single author.
+func firstAuthor(authors []*gofeed.Person, author *gofeed.Person) string {
+	for _, p := range authors {
 		if p != nil {
-			if name := plainText(p.Name); name != "" {
+			if name := titleText(p.Name); name != "" {
 				return name
 			}
 		}
 	}
-	if gi.Author != nil {
-		return plainText(gi.Author.Name)
+	if author != nil {
+		return titleText(author.Name)
 	}
 	return ""
+}
+
+// xhtmlPrefix finds the prefix an Atom type="xhtml" content binds to the
+// XHTML namespace, as in <xhtml:div xmlns:xhtml="http://www.w3.org/1999/xhtml">.
+var xhtmlPrefix = regexp.MustCompile(`xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://www\.w3\.org/1999/xhtml["']`)
+
+// stripXHTMLPrefix turns <xhtml:p> into <p>, so the HTML parser and the
+// sanitiser see the elements they know rather than unknown ones they would
+// strip to bare text.
+func stripXHTMLPrefix(s string) string {
+	m := xhtmlPrefix.FindStringSubmatch(s)
+	if m == nil {
+		return s
+	}
+	return strings.NewReplacer("<"+m[1]+":", "<", "</"+m[1]+":", "</").Replace(s)
 }
 
 // plainTextContent reports, per item, whether its content is plain text

@@ -52,10 +52,12 @@ type Item struct {
 
 // Parse parses an RSS, Atom or JSON Feed document and normalises its items.
 // baseURL (normally FetchResult.URL) resolves relative links when the feed
-// itself gives no absolute base. A feed with no items is valid. Errors wrap
-// ErrNotFeed or ErrMalformed and read as one line.
+// itself gives no absolute base. A document in UTF-16, or not in the
+// encoding it declares, is converted first (see toUTF8). A feed with no
+// items is valid. Errors wrap ErrNotFeed or ErrMalformed and read as one
+// line.
 func Parse(body []byte, baseURL string) (*Feed, error) {
-	doc := trimPreamble(body)
+	doc := trimPreamble(toUTF8(body, ""))
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, fmt.Errorf("%w: the document is empty", ErrNotFeed)
 	}
@@ -127,8 +129,12 @@ func describeParseError(doc []byte, baseURL string, err error) error {
 }
 
 // htmlPageError reports a web page given as a feed, naming the feed the page
-// advertises when it has one.
+// advertises when it has one. A bot-protection challenge served with a 200
+// is named as such: the URL is right, the site is blocking feed readers.
 func htmlPageError(doc []byte, baseURL string) error {
+	if wall := botWall(nil, doc); wall != "" {
+		return fmt.Errorf("%w: got %s's bot check instead of the feed; %s", ErrNotFeed, wall, allowFeedReaders)
+	}
 	msg := "got an HTML page (maybe the blog's home page, not its feed URL)"
 	if links := feedLinks(doc, baseURL); len(links) > 0 {
 		msg += "; the page points to a feed at " + links[0]

@@ -62,12 +62,13 @@ func TestParseFixtures(t *testing.T) {
 				ImageURL:  "https://stillpoint.example/wp-content/uploads/2025/01/snow.jpg",
 				Published: date("2025-01-07T16:00:00Z"),
 			}, Item{
-				Key:       "guid:https://stillpoint.example/?p=101",
-				GUID:      "https://stillpoint.example/?p=101",
-				URL:       "https://stillpoint.example/2024/12/what-is-kat/",
-				Title:     "What Is Ketamine-Assisted Therapy?",
-				Author:    "Dr. Jane Rivera",
-				Content:   "<p>A plain introduction.</p>",
+				Key:    "guid:https://stillpoint.example/?p=101",
+				GUID:   "https://stillpoint.example/?p=101",
+				URL:    "https://stillpoint.example/2024/12/what-is-kat/",
+				Title:  "What Is Ketamine-Assisted Therapy?",
+				Author: "Dr. Jane Rivera",
+				// The featured image, given only as an enclosure, leads the email.
+				Content:   `<p><img src="https://stillpoint.example/wp-content/uploads/2024/12/kat.jpg" alt=""></p><p>A plain introduction.</p>`,
 				Summary:   "A plain introduction.",
 				ImageURL:  "https://stillpoint.example/wp-content/uploads/2024/12/kat.jpg",
 				Published: date("2024-12-02T15:30:00Z"),
@@ -77,10 +78,11 @@ func TestParseFixtures(t *testing.T) {
 			Title: "Quiet Notes", Link: "https://notes.example.org/", Language: "en",
 			ImageURL: "https://notes.example.org/logo.png",
 			Items: hashed(Item{
-				Key:   "guid:tag:notes.example.org,2025:breathing",
-				GUID:  "tag:notes.example.org,2025:breathing",
-				URL:   "https://notes.example.org/blog/2025/02/breathing/",
-				Title: "Breathing slowly & why it helps",
+				Key:    "guid:tag:notes.example.org,2025:breathing",
+				GUID:   "tag:notes.example.org,2025:breathing",
+				URL:    "https://notes.example.org/blog/2025/02/breathing/",
+				Title:  "Breathing slowly & why it helps",
+				Author: "Sam Okafor", // the feed's author: RFC 4287 §4.2.1
 				Content: `<p>See <a href="https://notes.example.org/links/" rel="noopener">these links</a> and this chart:</p>` +
 					`<p><img src="https://notes.example.org/blog/img/chart.png" alt="chart"/></p>`,
 				Summary:   "Slow breathing calms the nervous system.",
@@ -102,6 +104,7 @@ func TestParseFixtures(t *testing.T) {
 				GUID:      "tag:notes.example.org,2024:plain",
 				URL:       "https://notes.example.org/blog/2024/10/plain/",
 				Title:     "Plain text entry",
+				Author:    "Sam Okafor",
 				Content:   "<p>Less is more: 2 &lt; 3.</p><p>Second paragraph.</p>",
 				Summary:   "Less is more: 2 < 3. Second paragraph.",
 				Published: date("2024-10-01T12:00:00Z"),
@@ -124,6 +127,7 @@ func TestParseFixtures(t *testing.T) {
 				Key:       "guid:12345",
 				GUID:      "12345",
 				URL:       "https://micro.example.net/2025/02/27/note.html",
+				Author:    "Ana Li", // the feed's author, as JSON Feed specifies
 				Content:   "<p>A short note without a title.<br/>Second line &lt;not a tag&gt;.</p><p>New paragraph &amp; more.</p>",
 				Summary:   "A short note without a title. Second line <not a tag>. New paragraph & more.",
 				Published: date("2025-02-27T21:15:00Z"),
@@ -318,7 +322,8 @@ func TestParsePlatforms(t *testing.T) {
 		{"ghost.xml", "https://stillpoint.ghost.io/rss/",
 			"guid:6743a1b2c3d4e5f6a7b8c9d0", "Grief isn’t a problem to solve", "Sam",
 			"https://stillpoint.ghost.io/content/images/2026/11/grief.jpg",
-			[]string{`<img src="https://stillpoint.ghost.io/content/images/2026/11/grief.jpg"`, `href="https://www.youtube.com/embed/xyz"`}},
+			[]string{`<img src="https://stillpoint.ghost.io/content/images/2026/11/grief.jpg"`,
+				`<a href="https://www.youtube.com/watch?v=xyz" rel="noopener">Watch the video on YouTube</a>`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

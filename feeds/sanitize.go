@@ -23,7 +23,10 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowRelativeURLs(false)
 	p.RequireNoFollowOnLinks(false)
 	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^noopener$`)).OnElements("a")
-	p.AllowAttrs("title").OnElements("img")
+	// Any alt text: UGCPolicy's pattern drops one with a colon or a
+	// question mark, and the alt is what a reader sees when images are off.
+	// bluemonday escapes attribute values, so free text is safe.
+	p.AllowAttrs("alt", "title").OnElements("img")
 	return p
 }
 
@@ -34,24 +37,29 @@ var droppedTags = map[atom.Atom]bool{
 	atom.Embed: true, atom.Applet: true, atom.Form: true, atom.Button: true,
 	atom.Input: true, atom.Select: true, atom.Textarea: true, atom.Svg: true,
 	atom.Math: true, atom.Link: true, atom.Meta: true, atom.Base: true,
-	atom.Audio: true, atom.Video: true, atom.Canvas: true, atom.Frameset: true,
-	atom.Frame: true, atom.Head: true, atom.Title: true,
+	atom.Canvas: true, atom.Frameset: true, atom.Frame: true, atom.Head: true,
+	atom.Title: true, atom.Track: true,
 }
 
 // rewriter holds the state of one pass over an item's HTML.
 type rewriter struct {
-	base     *url.URL        // the item's URL, else the feed's; may be nil
-	seenImgs map[string]bool // image URLs already kept, to drop <noscript> copies
-	dropped  map[string]bool // image URLs removed as trackers or pixels
-	firstImg string          // the first image kept
+	base         *url.URL        // the item's URL, else the feed's; may be nil
+	seenImgs     map[string]bool // image URLs kept outside <noscript>
+	noscriptImgs map[string]bool // image URLs kept from inside <noscript>
+	dropped      map[string]bool // image URLs removed as trackers or pixels
+	linked       map[string]bool // embeds and media already turned into links
+	firstImg     string          // the first image kept
+	pre          int             // depth of <pre>, where whitespace matters
 }
 
 // sanitizeHTML makes feed HTML safe for an email: URLs absolute, tracking
-// pixels and lazy-loading placeholders gone, iframes turned into links,
-// then bluemonday for everything else. The rewriter it returns knows which
-// images were kept and dropped, for choosing the item's image.
+// pixels, emoji images and lazy-loading placeholders gone, embeds, videos
+// and audio turned into links, then bluemonday for everything else. The
+// rewriter it returns knows which images were kept and dropped, for
+// choosing the item's image.
 func sanitizeHTML(fragment string, base *url.URL) (string, *rewriter) {
-	rw := &rewriter{base: base, seenImgs: map[string]bool{}, dropped: map[string]bool{}}
+	rw := &rewriter{base: base, seenImgs: map[string]bool{}, noscriptImgs: map[string]bool{},
+		dropped: map[string]bool{}, linked: map[string]bool{}}
 	if strings.TrimSpace(fragment) == "" {
 		return "", rw
 	}
@@ -83,25 +91,53 @@ func (rw *rewriter) walk(n *html.Node, inNoscript bool) {
 		switch {
 		case c.Type == html.CommentNode, c.Type == html.ElementNode && droppedTags[c.DataAtom]:
 			n.RemoveChild(c)
+		case c.Type == html.TextNode:
+			if rw.pre == 0 {
+				c.Data = squeezeBlank(c.Data)
+			}
 		case c.Type != html.ElementNode:
 		case c.DataAtom == atom.Iframe:
 			rw.replaceIframe(n, c)
+		case c.DataAtom == atom.Video, c.DataAtom == atom.Audio:
+			rw.replaceMedia(n, c)
+		case c.DataAtom == atom.Picture:
+			next = flattenPicture(n, c)
 		case c.DataAtom == atom.Img:
-			if !rw.keepImage(c, inNoscript) {
-				n.RemoveChild(c)
-			}
+			rw.image(n, c, inNoscript)
 		default:
-			rw.fixURLs(c)
-			rw.walk(c, inNoscript || c.DataAtom == atom.Noscript)
-			switch {
-			case c.DataAtom == atom.A && c.FirstChild == nil:
-				n.RemoveChild(c) // a link whose only child was a tracker, or an anchor target
-			case c.DataAtom == atom.Noscript:
-				unwrap(n, c) // bluemonday would drop its content, real images included
-			}
+			rw.element(n, c, inNoscript)
 		}
 		c = next
 	}
+}
+
+// element fixes an ordinary element's URLs and walks its children.
+func (rw *rewriter) element(parent, n *html.Node, inNoscript bool) {
+	rw.fixURLs(n)
+	if n.DataAtom == atom.Pre {
+		rw.pre++
+		defer func() { rw.pre-- }()
+	}
+	rw.walk(n, inNoscript || n.DataAtom == atom.Noscript)
+	switch {
+	case n.DataAtom == atom.A && n.FirstChild == nil:
+		parent.RemoveChild(n) // a link whose only child was a tracker, or an anchor target
+	case n.DataAtom == atom.Noscript:
+		unwrap(parent, n) // bluemonday would drop its content, real images included
+	}
+}
+
+// squeezeBlank shortens the runs of blank lines and indentation that page
+// builders (Squarespace, Wix) leave between tags; text with words in it is
+// left alone.
+func squeezeBlank(s string) string {
+	if strings.TrimSpace(s) != "" || len(s) <= 1 {
+		return s
+	}
+	if strings.Contains(s, "\n") {
+		return "\n"
+	}
+	return " "
 }
 
 // fixURLs makes the element's URL attributes absolute, removing those that
@@ -124,57 +160,6 @@ func (rw *rewriter) fixURLs(n *html.Node) {
 	if n.DataAtom == atom.A && getAttr(n, "href") != "" {
 		n.Attr = append(n.Attr, html.Attribute{Key: "rel", Val: "noopener"})
 	}
-}
-
-// keepImage fixes an <img> and reports whether it is worth keeping: not a
-// tracker, not invisible, not a placeholder, not a <noscript> duplicate.
-func (rw *rewriter) keepImage(n *html.Node, inNoscript bool) bool {
-	src := getAttr(n, "src")
-	if lazy := lazySource(n); lazy != "" {
-		src = lazy // src holds a placeholder until a script swaps it
-	}
-	abs := absoluteURL(rw.base, src)
-	if abs == "" || (inNoscript && rw.seenImgs[abs]) {
-		return false
-	}
-	if isPixel(n) || isTrackerURL(abs) {
-		rw.dropped[abs] = true
-		return false
-	}
-	rw.seenImgs[abs] = true
-	if rw.firstImg == "" {
-		rw.firstImg = abs
-	}
-	setAttr(n, "src", abs)
-	return true
-}
-
-// lazySource finds the real image of a lazy-loading plugin.
-func lazySource(n *html.Node) string {
-	for _, key := range []string{"data-src", "data-lazy-src", "data-original"} {
-		if v := getAttr(n, key); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// replaceIframe swaps an embed (a video, a map) for a link to it, so the
-// reader can still find it; an email cannot show it.
-func (rw *rewriter) replaceIframe(parent, n *html.Node) {
-	src := absoluteURL(rw.base, getAttr(n, "src"))
-	if src == "" || isTrackerURL(src) {
-		parent.RemoveChild(n)
-		return
-	}
-	u, _ := url.Parse(src)
-	a := &html.Node{Type: html.ElementNode, Data: "a", DataAtom: atom.A,
-		Attr: []html.Attribute{{Key: "href", Val: src}, {Key: "rel", Val: "noopener"}}}
-	a.AppendChild(&html.Node{Type: html.TextNode, Data: "View embedded content from " + u.Hostname()})
-	p := &html.Node{Type: html.ElementNode, Data: "p", DataAtom: atom.P}
-	p.AppendChild(a)
-	parent.InsertBefore(p, n)
-	parent.RemoveChild(n)
 }
 
 // unwrap replaces n with its children.

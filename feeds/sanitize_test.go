@@ -34,7 +34,7 @@ func TestParseHostile(t *testing.T) {
 	}
 	for _, kept := range []string{
 		`<a href="https://ok.example.com/page" rel="noopener">a real link</a>`,
-		`<a href="https://www.youtube.com/embed/abc123" rel="noopener">View embedded content from www.youtube.com</a>`,
+		`<a href="https://www.youtube.com/watch?v=abc123" rel="noopener">Watch the video on YouTube</a>`,
 		`<img src="https://hostile.example.com/p/x.png" alt="broken image"/>`,
 		"Hello click and",
 	} {
@@ -87,5 +87,95 @@ func TestSanitizeHTML(t *testing.T) {
 				t.Errorf("sanitizeHTML(%q) (-want +got):\n%s", tt.in, diff)
 			}
 		})
+	}
+}
+
+// TestSanitizeRealWorldQuirks covers the markup blogging platforms and
+// their plugins put in feeds that would otherwise show in an email as
+// blank images, giant emoji or silently missing videos.
+func TestSanitizeRealWorldQuirks(t *testing.T) {
+	base, _ := url.Parse("https://blog.example.com/2025/01/post/")
+	const svgPlaceholder = `data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%20800%20600'%3E%3C/svg%3E`
+	tests := []struct{ name, in, want string }{
+		// Lazy-loaded images.
+		{"svg placeholder and data-src", `<img src="` + svgPlaceholder + `" data-src="/uploads/real.jpg" alt="r">`,
+			`<img src="https://blog.example.com/uploads/real.jpg" alt="r"/>`},
+		{"data-lazy-src with lazy srcset", `<img src="` + svgPlaceholder + `" data-lazy-src="/a-1024.jpg" data-lazy-srcset="/a-300.jpg 300w, /a-1024.jpg 1024w">`,
+			`<img src="https://blog.example.com/a-1024.jpg"/>`},
+		{"native lazy loading keeps src", `<img src="/n.jpg" loading="lazy" decoding="async" alt="n">`,
+			`<img src="https://blog.example.com/n.jpg" alt="n"/>`},
+		{"srcset only picks the widest up to 1200w", `<img srcset="/s-300.jpg 300w, /s-1200.jpg 1200w, /s-2400.jpg 2400w" alt="s">`,
+			`<img alt="s" src="https://blog.example.com/s-1200.jpg"/>`},
+		{"srcset only, all wide, picks the narrowest", `<img srcset="/w-3000.jpg 3000w, /w-2000.jpg 2000w">`,
+			`<img src="https://blog.example.com/w-2000.jpg"/>`},
+		{"data-srcset over a placeholder", `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-srcset="/d.jpg 800w">`,
+			`<img src="https://blog.example.com/d.jpg"/>`},
+		{"picture with only sources prefers JPEG to WebP", `<picture><source srcset="/p.webp" type="image/webp"><source srcset="/p.jpg 900w" type="image/jpeg"><img alt="p"></picture>`,
+			`<img alt="p" src="https://blog.example.com/p.jpg"/>`},
+		{"picture keeps the img's own source", `<picture><source srcset="/q.avif" type="image/avif"><img src="/q.jpg" alt="q"></picture>`,
+			`<img src="https://blog.example.com/q.jpg" alt="q"/>`},
+		{"picture without img", `<picture><source srcset="/only.webp 600w" type="image/webp"></picture>`,
+			`<img src="https://blog.example.com/only.webp"/>`},
+		{"noscript copy before the lazy image", `<noscript><img src="/z.jpg" alt="z"></noscript><img class="lazyload" data-src="/z.jpg" alt="z">`,
+			`<img src="https://blog.example.com/z.jpg" alt="z"/>`},
+		{"squarespace 7.0 data-image", `<img class="thumb-image" data-image="/sq.jpg" data-image-dimensions="1500x1000" data-load="false">`,
+			`<img src="https://blog.example.com/sq.jpg"/>`},
+		{"alt with punctuation survives", `<img src="/c.jpg" alt="Note: feelings pass?">`,
+			`<img src="https://blog.example.com/c.jpg" alt="Note: feelings pass?"/>`},
+		// Emoji images.
+		{"wp-smiley", `<p>Thanks <img src="https://s.w.org/images/core/emoji/15.0.3/72x72/1f60a.png" alt="😊" class="wp-smiley" style="height: 1em; max-height: 1em;" /></p>`,
+			`<p>Thanks 😊</p>`},
+		{"emoji class", `<img draggable="false" role="img" class="emoji" alt="🌿" src="https://s.w.org/images/core/emoji/14.0.0/svg/1f33f.svg">`, `🌿`},
+		{"twemoji without alt", `<img src="https://cdn.jsdelivr.net/gh/twitter/twemoji@14.0.2/assets/72x72/1f49a.png">`, ``},
+		// Embeds become links.
+		{"youtube embed", `<iframe width="560" height="315" src="https://www.youtube.com/embed/AbCdEf12345?si=x" title="YouTube video player" allowfullscreen></iframe>`,
+			`<p><a href="https://www.youtube.com/watch?v=AbCdEf12345" rel="noopener">Watch the video on YouTube</a></p>`},
+		{"youtube-nocookie with a title", `<iframe src="https://www.youtube-nocookie.com/embed/AbCdEf12345" title="Grounding in 5 minutes"></iframe>`,
+			`<p><a href="https://www.youtube.com/watch?v=AbCdEf12345" rel="noopener">Watch “Grounding in 5 minutes” on YouTube</a></p>`},
+		{"youtube playlist", `<iframe src="https://www.youtube.com/embed/videoseries?list=PL123abc"></iframe>`,
+			`<p><a href="https://www.youtube.com/playlist?list=PL123abc" rel="noopener">Watch the video on YouTube</a></p>`},
+		{"protocol-relative vimeo", `<iframe src="//player.vimeo.com/video/123456789?title=0&byline=0"></iframe>`,
+			`<p><a href="https://vimeo.com/123456789" rel="noopener">Watch the video on Vimeo</a></p>`},
+		{"lazy iframe with its noscript copy", `<iframe src="about:blank" data-lazy-src="https://www.youtube.com/embed/LzLzLzLzLz1"></iframe><noscript><iframe src="https://www.youtube.com/embed/LzLzLzLzLz1"></iframe></noscript>`,
+			`<p><a href="https://www.youtube.com/watch?v=LzLzLzLzLz1" rel="noopener">Watch the video on YouTube</a></p>`},
+		{"other embed", `<iframe src="https://www.google.com/maps/embed?pb=abc"></iframe>`,
+			`<p><a href="https://www.google.com/maps/embed?pb=abc" rel="noopener">View embedded content from www.google.com</a></p>`},
+		{"video file", `<figure><video controls src="/media/tour.mp4" poster="/media/tour.jpg"></video><figcaption>Tour</figcaption></figure>`,
+			`<figure><p><a href="https://blog.example.com/media/tour.mp4" rel="noopener">Watch the video</a></p><figcaption>Tour</figcaption></figure>`},
+		{"audio with source", `<audio controls><source src="/media/meditation.mp3" type="audio/mpeg">Your browser cannot play audio.</audio>`,
+			`<p><a href="https://blog.example.com/media/meditation.mp3" rel="noopener">Listen to the audio</a></p>`},
+		{"video without a file", `<video controls></video>`, ``},
+		// Layout noise.
+		{"blank runs squeezed", "<div>\n     \n   <p>a</p>\n\n\n   <p>b</p>    </div>", "<div>\n<p>a</p>\n<p>b</p> </div>"},
+		{"pre keeps its whitespace", "<pre>  two\n\n   lines</pre>", "<pre>  two\n\n   lines</pre>"},
+		{"xhtml prefix", `<xhtml:div xmlns:xhtml="http://www.w3.org/1999/xhtml"><xhtml:p>Hi <xhtml:a href="x/">there</xhtml:a></xhtml:p></xhtml:div>`,
+			`<div><p>Hi <a href="https://blog.example.com/2025/01/post/x/" rel="noopener">there</a></p></div>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := sanitizeHTML(stripXHTMLPrefix(tt.in), base)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("sanitizeHTML(%q) (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}
+
+func TestBestCandidate(t *testing.T) {
+	tests := []struct{ srcset, want string }{
+		{"", ""},
+		{"/a.jpg", "/a.jpg"},
+		{"/a.jpg 1x, /a@2x.jpg 2x", "/a.jpg"},
+		{"/a-300.jpg 300w,/a-768.jpg 768w, /a-1024.jpg 1024w", "/a-1024.jpg"},
+		// Wix and Cloudinary URLs hold commas; only a comma after a space or a descriptor separates.
+		{"https://static.wixstatic.com/media/x.jpg/v1/fill/w_300,h_200/x.jpg 300w, https://static.wixstatic.com/media/x.jpg/v1/fill/w_900,h_600/x.jpg 900w",
+			"https://static.wixstatic.com/media/x.jpg/v1/fill/w_900,h_600/x.jpg"},
+		{"data:image/gif;base64,AAAA 1w, /real.jpg 640w", "/real.jpg"},
+		{"/trailing.jpg,", "/trailing.jpg"},
+	}
+	for _, tt := range tests {
+		if got := bestCandidate(tt.srcset); got != tt.want {
+			t.Errorf("bestCandidate(%q) = %q, want %q", tt.srcset, got, tt.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"html"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -58,6 +59,25 @@ func plainText(s string) string {
 			}
 		}
 	}
+}
+
+// leftoverEntity matches a character reference that survived decoding.
+var leftoverEntity = regexp.MustCompile(`&(#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});`)
+
+// titleText is plainText for titles and names, which some feeds escape
+// twice over ("It&amp;amp;#8217;s" in XML, or "&amp;#8217;" inside CDATA):
+// character references left after one decoding are decoded again, up to
+// twice, so a subject line never reads "It&#8217;s". Bodies are not treated
+// this way: there a literal "&amp;" may be what the author wrote.
+func titleText(s string) string {
+	t := plainText(s)
+	for range 2 {
+		if !leftoverEntity.MatchString(t) {
+			break
+		}
+		t = collapseSpace(html.UnescapeString(t))
+	}
+	return t
 }
 
 func adjustDepth(depth int, open bool) int {

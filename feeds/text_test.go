@@ -65,3 +65,49 @@ func TestTextToHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestTitleText covers titles as feeds really escape them: once (plain
+// XML), twice (WordPress plugins, HubSpot, jekyll-feed's type="html"), and
+// inside CDATA, where XML decodes nothing.
+func TestTitleText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "Finding calm", "Finding calm"},
+		{"numeric reference", "It&#8217;s okay", "It’s okay"},
+		{"escaped twice", "It&amp;#8217;s okay", "It’s okay"},
+		{"escaped three times", "It&amp;amp;#8217;s okay", "It’s okay"},
+		{"named, escaped twice", "Don&amp;rsquo;t panic &amp;amp; breathe", "Don’t panic & breathe"},
+		{"html title", "Small <em>changes</em> &amp;amp; big feelings", "Small changes & big feelings"},
+		{"bare ampersand", "AT&T & friends", "AT&T & friends"},
+		{"less than", "2 < 3", "2 < 3"},
+		{"not an entity", "Q&A;session", "Q&A;session"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := titleText(tt.in); got != tt.want {
+				t.Errorf("titleText(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseTitleEscaping runs the same titles through whole RSS documents,
+// in element text and in CDATA, as gofeed hands them over.
+func TestParseTitleEscaping(t *testing.T) {
+	for _, title := range []string{
+		"It&#8217;s okay to rest",
+		"It&amp;#8217;s okay to rest",
+		"<![CDATA[It&#8217;s okay to rest]]>",
+		"<![CDATA[It&amp;#8217;s okay to rest]]>",
+		"<![CDATA[It’s okay to rest]]>",
+	} {
+		body := `<rss version="2.0"><channel><title>t</title><item><title>` + title +
+			`</title><link>https://x.example/p</link><description>d</description></item></channel></rss>`
+		f, err := Parse([]byte(body), "https://x.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Items[0].Title; got != "It’s okay to rest" {
+			t.Errorf("title %s parsed as %q", title, got)
+		}
+	}
+}

@@ -34,6 +34,8 @@ var trackers = []tracker{
 	{"list-manage.com", "/track/"},
 	{"facebook.com", "/tr"},
 	{"ct.pinterest.com", ""},
+	{"track.hubspot.com", ""}, // HubSpot's feed pixel, which its WordPress plugin writes without a size
+	{"feeds.feedblitz.com", "/~/i/"},
 }
 
 // isTrackerURL reports whether an absolute URL points at a known tracker.
