@@ -7,12 +7,14 @@ import (
 	"net"
 	"time"
 
+	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 )
 
 // conn is one pooled SMTP connection; c is nil until dialled and after it
 // broke.
 type conn struct {
+	dialer     *gomail.Client // its own dial configuration
 	c          *smtp.Client
 	nc         net.Conn
 	pipelining bool
@@ -57,16 +59,10 @@ func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to st
 		cn.drop()
 		return "", newSendError("mail", err)
 	}
-	// Cancelling ctx interrupts blocked I/O by moving the deadline to now.
-	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Now()) })
-	reply, stage, err := cn.exchange(ctx, timeout, from, to, data, gate)
-	// If the cancellation ran, it may still touch the deadline later: the
-	// connection cannot be trusted with the next message.
-	interrupted := !stop()
+	w := newWatch(ctx, cn.nc, timeout)
+	reply, stage, err := cn.exchange(ctx, w, from, to, data, gate)
+	interrupted := w.end()
 	if err == nil {
-		if interrupted {
-			cn.drop()
-		}
 		return reply, nil
 	}
 	var ge gateError
@@ -78,10 +74,14 @@ func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to st
 		err = errors.Join(ctx.Err(), err)
 	}
 	se := newSendError(stage, err)
+	se.MaybeDelivered = cn.maybeSent && !isReply(err)
 	switch {
 	case interrupted || !isReply(err) || se.Code == 421:
 		cn.drop()
-	case stage != "data":
+	case !cn.maybeSent:
+		// Refused before the message went: end the transaction, or a
+		// server that keeps it after a refused DATA (Postfix) refuses the
+		// next MAIL as nested.
 		if cn.reset() != nil {
 			cn.drop()
 		}
@@ -101,7 +101,7 @@ func sendDeadline(ctx context.Context, timeout time.Duration) time.Time {
 
 // exchange writes the transaction and reads the replies, returning the
 // stage of the first failure.
-func (cn *conn) exchange(ctx context.Context, timeout time.Duration, from, to string, data []byte, gate Gate) (reply, stage string, err error) {
+func (cn *conn) exchange(ctx context.Context, wt *watch, from, to string, data []byte, gate Gate) (reply, stage string, err error) {
 	w := cn.c.Text.W
 	cmds := [3]func(){
 		func() { cn.writeMail(w, from, to) },
@@ -120,8 +120,18 @@ func (cn *conn) exchange(ctx context.Context, timeout time.Duration, from, to st
 		}
 		for i = range cmds {
 			if replies[i], err = cn.readReply(i); err != nil {
-				return "", stageName(i), err
+				break
 			}
+		}
+		if err != nil {
+			// A server may answer 421 and hang up, or fail after
+			// refusing: its refusal, not the broken read, says why.
+			for j, r := range replies[:i] {
+				if r != nil {
+					return "", stageName(j), r
+				}
+			}
+			return "", stageName(i), err
 		}
 	} else {
 		for i = range cmds {
@@ -148,13 +158,10 @@ func (cn *conn) exchange(ctx context.Context, timeout time.Duration, from, to st
 			return "", "data", gateError{err}
 		}
 		// The wait at the gate counts against no timeout: the rest of
-		// the transaction gets a whole one. (A cancellation that raced
-		// with this is honoured by the next message.)
-		if ctx.Err() == nil {
-			_ = cn.nc.SetDeadline(sendDeadline(ctx, timeout))
-		}
+		// the transaction gets a whole one.
+		wt.renew()
 	}
-	return cn.writeData(data)
+	return cn.writeData(wt, data)
 }
 
 // readReply reads the reply to command i of the transaction. A refusal is
@@ -188,13 +195,14 @@ func (cn *conn) abortData(started bool, cause error) error {
 // writeData sends the message, already dot-stuffed and terminated (see
 // render), and reads the final reply. The message and its terminating dot
 // go out in one write: syscalls are a good part of a send.
-func (cn *conn) writeData(data []byte) (string, string, error) {
+func (cn *conn) writeData(wt *watch, data []byte) (string, string, error) {
 	w := cn.c.Text.W
 	_, _ = w.Write(data)
 	if err := w.Flush(); err != nil {
 		return "", "data", err
 	}
 	cn.maybeSent = true
+	wt.seal()
 	_, msg, err := cn.c.Text.ReadResponse(250)
 	return msg, "data", err
 }

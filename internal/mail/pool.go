@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -31,9 +32,6 @@ var authPreference = []gomail.SMTPAuthType{
 // mail transaction is written directly, pipelined when the server offers
 // PIPELINING, with the message bytes from Prepared and no re-encoding.
 type Pool struct {
-	client  *gomail.Client // dial configuration, used under dialMu
-	dialMu  sync.Mutex
-	dialed  net.Conn // set by dialFunc for the dial in progress
 	tlsConf *tls.Config
 	smtps   bool
 	timeout time.Duration
@@ -44,7 +42,7 @@ type Pool struct {
 	size      int
 	done      chan struct{}
 	closeOnce sync.Once
-	dials     int // connections made, for tests; under dialMu
+	dials     atomic.Int64 // connections made, for tests
 }
 
 func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
@@ -56,13 +54,17 @@ func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
 	if p.tlsConf == nil {
 		p.tlsConf = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
 	}
-	client, err := gomail.NewClient(u.Hostname(), p.clientOptions(u, o)...)
-	if err != nil {
-		return nil, fmt.Errorf("smtp client: %w", err)
-	}
-	p.client = client
+	opts := p.clientOptions(u, o)
 	for range o.Connections {
-		p.slots <- &conn{}
+		// A go-mail Client per connection: one dial must not wait for
+		// another's (a server that never greets holds one for the whole
+		// timeout), and a Client is not safe for concurrent dials (its
+		// AUTH discovery writes to it).
+		client, err := gomail.NewClient(u.Hostname(), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("smtp client: %w", err)
+		}
+		p.slots <- &conn{dialer: client}
 	}
 	return p, nil
 }
@@ -96,10 +98,23 @@ func (p *Pool) clientOptions(u *url.URL, o Options) []gomail.Option {
 	return opts
 }
 
+// dialing is one dial in progress. go-mail passes dialFunc a context
+// derived from the one the dial was started with, which carries it.
+type dialing struct {
+	ctx  context.Context // the sender's; go-mail's own ends with the dial
+	nc   net.Conn        // the connection dialFunc made
+	stop func() bool     // stops ctx from interrupting nc
+}
+
+type dialingKey struct{}
+
 // dialFunc dials for go-mail and remembers the connection, so that a dial
-// that fails after connecting (TLS or AUTH refused) can be closed, and so
-// that sends can set deadlines on it. Implicit TLS is done here because
-// go-mail skips its own TLS dialer when given a dial function.
+// that fails after connecting (greeting, TLS or AUTH refused) can be closed,
+// and so that sends can set deadlines on it. go-mail then reads the
+// greeting and does EHLO, STARTTLS and AUTH under its timeout alone: the
+// sender's context, cancelled or past its deadline, interrupts them.
+// Implicit TLS is done here because go-mail skips its own TLS dialer when
+// given a dial function.
 func (p *Pool) dialFunc(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{}
 	var c net.Conn
@@ -109,36 +124,39 @@ func (p *Pool) dialFunc(ctx context.Context, network, addr string) (net.Conn, er
 	} else {
 		c, err = d.DialContext(ctx, network, addr)
 	}
-	p.dialed = c
+	if dl, ok := ctx.Value(dialingKey{}).(*dialing); ok && err == nil {
+		dl.nc = c
+		dl.stop = context.AfterFunc(dl.ctx, func() { _ = c.SetDeadline(time.Now()) })
+	}
 	return c, err
 }
 
 // dial connects cn.
 func (p *Pool) dial(ctx context.Context, cn *conn) error {
-	p.dialMu.Lock()
-	defer p.dialMu.Unlock()
-	p.dialed = nil
-	c, err := p.client.DialToSMTPClientWithContext(ctx)
+	dl := &dialing{ctx: ctx}
+	c, err := cn.dialer.DialToSMTPClientWithContext(context.WithValue(ctx, dialingKey{}, dl))
+	if dl.stop != nil && !dl.stop() && err == nil {
+		// Cancelled as the dial ended: the deadline moved to now may
+		// still land on the connection.
+		_ = c.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
-		if p.dialed != nil {
-			_ = p.dialed.Close()
+		if dl.nc != nil {
+			_ = dl.nc.Close()
 		}
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		return newSendError("connect", err)
 	}
-	p.dials++
-	cn.set(c, p.dialed)
+	p.dials.Add(1)
+	cn.set(c, dl.nc)
 	return nil
 }
 
 // Dials reports how many connections the pool has made so far.
-func (p *Pool) Dials() int {
-	p.dialMu.Lock()
-	defer p.dialMu.Unlock()
-	return p.dials
-}
+func (p *Pool) Dials() int { return int(p.dials.Load()) }
 
 // Send implements Sender.
 func (p *Pool) Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error {

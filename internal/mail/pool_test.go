@@ -201,8 +201,10 @@ func TestPoolHonoursContext(t *testing.T) {
 		t.Errorf("cancelled context: err = %v", err)
 	}
 
+	// Cancelled before the message went out. (Once its final dot has, the
+	// send waits for the server's reply: TestPoolFaultCancelledAwaitingFinalReply.)
 	release := make(chan struct{})
-	srv.SetDataHook(func([]string) *smtp.SMTPError { <-release; return nil })
+	srv.SetRcptHook(func(string) *smtp.SMTPError { <-release; return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- pool.Send(ctx, envelopeFrom, r.Address, msg, r) }()
@@ -218,7 +220,7 @@ func TestPoolHonoursContext(t *testing.T) {
 		t.Fatal("Send did not return after cancel")
 	}
 	close(release)
-	srv.SetDataHook(nil)
+	srv.SetRcptHook(nil)
 	if err := pool.Send(context.Background(), envelopeFrom, r.Address, msg, r); err != nil {
 		t.Errorf("send after cancel: %v", err)
 	}

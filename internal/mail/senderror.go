@@ -26,6 +26,10 @@ type SendError struct {
 	// while connecting or to MAIL FROM is about our own setup, not about the
 	// recipient, and must not count as a bounce.
 	Temporary bool
+	// MaybeDelivered says that the connection failed after the message
+	// and its final dot went out, before the server's reply: the server
+	// may have accepted it. Sending it again may deliver it twice.
+	MaybeDelivered bool
 	// Err is the underlying error.
 	Err error
 }
@@ -35,6 +39,9 @@ type SendError struct {
 func (e *SendError) Error() string {
 	if e.Code != 0 {
 		return fmt.Sprintf("smtp %s: %d %s", e.Stage, e.Code, e.Enhanced)
+	}
+	if e.MaybeDelivered {
+		return fmt.Sprintf("smtp %s: %v (after the message went out: it may have been delivered)", e.Stage, e.Err)
 	}
 	return fmt.Sprintf("smtp %s: %v", e.Stage, e.Err)
 }
