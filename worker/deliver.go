@@ -60,7 +60,11 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		if s.connDown != nil {
 			wait := w.outageBackoff()
 			next = w.DB.Now().Add(wait)
-			w.Log.Warn("mail_server_unreachable", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
+			msg := "mail_server_unreachable"
+			if s.connDown.Code != 0 {
+				msg = "mail_server_refusing"
+			}
+			w.Log.Warn(msg, "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 				"error", s.connDown.Error(), "retry_in", wait.String())
 		} else if s.sent > 0 {
 			w.outageSince.Store(0)
@@ -113,7 +117,7 @@ type batchSend struct {
 
 	eligible  map[int64]string // who may still be mailed, with their names
 	checkedAt time.Time
-	connDown  error // why the server could not be reached: stop and back off
+	connDown  *mail.SendError // why the server takes nothing now (serverWide): stop and back off
 
 	// last is the previous outcome, handed to the recorder and perhaps not
 	// yet written; lastState is its state, counted once it is.
@@ -304,7 +308,7 @@ func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mai
 	if sendCtx.Err() != nil {
 		return store.Outcome{}, ctx.Err() // shutting down before the dot: the row is released untried
 	}
-	if se.Code == 0 {
+	if serverWide(se) {
 		s.connDown = se
 		return store.Outcome{}, nil
 	}
@@ -314,6 +318,18 @@ func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mai
 	}
 	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
+}
+
+// serverWide reports whether a failure is the mail server's or our own
+// setup's rather than the recipient's: no answer (a broken or unreachable
+// connection, which includes a message whose dot went out and whose reply
+// never came: see mail.SendError.MaybeDelivered), 421 (the server is
+// closing), or any refusal while connecting (greeting, TLS, AUTH) or of our
+// MAIL FROM. Such a failure would meet every message alike, so the batch
+// goes back untried with nobody charged an attempt, and waits out the
+// outage backoff; a misconfigured server never fails the list.
+func serverWide(se *mail.SendError) bool {
+	return se.Code == 0 || se.Code == 421 || se.Stage == "connect" || se.Stage == "mail"
 }
 
 // outageBackoff is how long to wait after the mail server could not be

@@ -375,3 +375,62 @@ func TestStopHandsTheRestBack(t *testing.T) {
 		t.Fatalf("%d pending and %d scheduled send tasks after Stop, want the batch's next round", len(tasks), len(scheduled))
 	}
 }
+
+// refusingSender fails every send the same way, as a mail server that
+// refuses all mail does.
+type refusingSender struct {
+	err   *mail.SendError
+	sends int
+}
+
+func (f *refusingSender) SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient, gate mail.Gate) (string, error) {
+	f.sends++
+	return "", f.err
+}
+
+// A failure of the server's or of our own setup (no answer, 421, a refused
+// login or MAIL FROM) charges nobody an attempt: the batch stops at the
+// first one and waits out the outage. A refusal of one recipient (450 to
+// RCPT) is that recipient's retry.
+func TestServerWideFailuresChargeNobody(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		err        *mail.SendError
+		serverWide bool
+	}{
+		{"no answer", &mail.SendError{Stage: "data", Temporary: true, MaybeDelivered: true, Err: errors.New("EOF")}, true},
+		{"421 to RCPT", &mail.SendError{Stage: "rcpt", Code: 421, Temporary: true, Err: errors.New("closing")}, true},
+		{"535 login refused", &mail.SendError{Stage: "connect", Code: 535, Temporary: true, Err: errors.New("bad credentials")}, true},
+		{"550 sender refused", &mail.SendError{Stage: "mail", Code: 550, Temporary: true, Err: errors.New("not allowed")}, true},
+		{"450 mailbox busy", &mail.SendError{Stage: "rcpt", Code: 450, Temporary: true, Err: errors.New("busy")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := storetest.Open(t, "sqlite")
+			q := testQueue(t)
+			b := batchOf20(t, db)
+			w := testWorker(t, db, q, "a", &sendLog{}, nil)
+			refuse := &refusingSender{err: tt.err}
+			w.Mail = refuse
+			if err := w.handleDeliver(context.Background(), deliverTask(b)); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.Deliveries(context.Background(), b.Kind, b.SourceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			charged := 0
+			for _, r := range rows {
+				if r.State != store.DeliveryQueued {
+					t.Fatalf("%s is %s, want queued", r.Recipient, r.State)
+				}
+				charged += r.Attempts
+			}
+			if tt.serverWide && (refuse.sends != 1 || charged != 0) {
+				t.Errorf("%d sends tried and %d attempts charged; want the batch stopped at the first and nobody charged", refuse.sends, charged)
+			}
+			if !tt.serverWide && (refuse.sends != 20 || charged != 20) {
+				t.Errorf("%d sends tried and %d attempts charged; want each recipient tried and charged once", refuse.sends, charged)
+			}
+		})
+	}
+}
