@@ -68,6 +68,20 @@ func (l *sendLog) perRecipient() map[string]int {
 	return out
 }
 
+// wantEachOnce fails the test unless n recipients got exactly one message each.
+func (l *sendLog) wantEachOnce(t *testing.T, n int) {
+	t.Helper()
+	counts := l.perRecipient()
+	if len(counts) != n {
+		t.Fatalf("%d recipients reached, want %d", len(counts), n)
+	}
+	for to, got := range counts {
+		if got != 1 {
+			t.Errorf("%s got %d messages", to, got)
+		}
+	}
+}
+
 // testWorker returns a worker on db whose mail goes to a fakeSender.
 func testWorker(t *testing.T, db *store.DB, q *asynq.Client, name string, log *sendLog, delay func(string) time.Duration) *Worker {
 	t.Helper()
@@ -210,15 +224,7 @@ func TestSenderWithFailingRenewalsStopsBeforeTakeover(t *testing.T) {
 	if !firstB.After(lastA) {
 		t.Fatalf("b started sending at %v, before a's last send ended at %v", firstB, lastA)
 	}
-	counts := log.perRecipient()
-	if len(counts) != 20 {
-		t.Fatalf("%d recipients reached, want 20", len(counts))
-	}
-	for to, n := range counts {
-		if n != 1 {
-			t.Errorf("%s got %d messages", to, n)
-		}
-	}
+	log.wantEachOnce(t, 20)
 }
 
 func TestDeadOnThisHost(t *testing.T) {
@@ -323,15 +329,7 @@ func TestCancelAfterTheDotStillRecordsTheSend(t *testing.T) {
 	if err := other.handleDeliver(context.Background(), deliverTask(b)); err != nil {
 		t.Fatal(err)
 	}
-	counts := log.perRecipient()
-	if len(counts) != 20 {
-		t.Fatalf("%d recipients reached, want 20", len(counts))
-	}
-	for to, n := range counts {
-		if n != 1 {
-			t.Errorf("%s got %d messages", to, n)
-		}
-	}
+	log.wantEachOnce(t, 20)
 }
 
 // Stop lets the message under way finish and be recorded, then the task

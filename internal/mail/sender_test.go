@@ -103,15 +103,7 @@ func TestOutboxWritesParseableFiles(t *testing.T) {
 // A file written as SMTP DATA content showed each CSS rule of the layout's
 // style block (".outer-cell {") as "..outer-cell {", and ended in a dot.
 func TestOutboxWritesTheMessageAsIs(t *testing.T) {
-	c := testContent()
-	c.Text = ".a line with a leading dot\n..two\n.\n" + c.Text
-	c.HTML = ".<p>" + c.HTML
-	p, err := Prepare(c, []string{phUnsub, phPrefs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
-	p.now = func() time.Time { return fixed }
+	p := dottedMessage(t)
 	r := recipient(3)
 	var want bytes.Buffer
 	if _, err := p.WriteTo(&want, r); err != nil {
@@ -153,12 +145,10 @@ func TestOutboxWritesTheMessageAsIs(t *testing.T) {
 	}
 }
 
-// tail is the end of a message, where the terminating dot would be.
-func tail(b []byte) []byte { return b[max(0, len(b)-80):] }
-
-// TestPoolSendsExactBytes checks that what the server receives is exactly
-// what WriteTo produces, including lines that start with a dot.
-func TestPoolSendsExactBytes(t *testing.T) {
+// dottedMessage is a message with lines that start with a dot, which SMTP
+// DATA doubles and a file must not, dated at a fixed time.
+func dottedMessage(t *testing.T) *Prepared {
+	t.Helper()
 	c := testContent()
 	c.Text = ".a line with a leading dot\n..two\n.\n" + c.Text
 	c.HTML = ".<p>" + c.HTML
@@ -168,6 +158,16 @@ func TestPoolSendsExactBytes(t *testing.T) {
 	}
 	fixed := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
 	p.now = func() time.Time { return fixed }
+	return p
+}
+
+// tail is the end of a message, where the terminating dot would be.
+func tail(b []byte) []byte { return b[max(0, len(b)-80):] }
+
+// TestPoolSendsExactBytes checks that what the server receives is exactly
+// what WriteTo produces, including lines that start with a dot.
+func TestPoolSendsExactBytes(t *testing.T) {
+	p := dottedMessage(t)
 	srv := mailtest.NewServer(t)
 	pool := openPool(t, srv.URL, 1)
 	r := recipient(7)
