@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -117,7 +116,7 @@ type batchSend struct {
 
 	eligible  map[int64]string // who may still be mailed, with their names
 	checkedAt time.Time
-	connDown  *mail.SendError // why the server takes nothing now (serverWide): stop and back off
+	connDown  *mail.SendError // why the server takes nothing now (mail.SendError.ServerWide): stop and back off
 
 	// last is the previous outcome, handed to the recorder and perhaps not
 	// yet written; lastState is its state, counted once it is.
@@ -173,49 +172,24 @@ func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
 // crash can leave at most Options.InFlight (= smtp.connections) messages
 // sent but unrecorded.
 func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
-	// Until the gate lets the message through, cancelling the task stops
-	// the send and nothing is delivered. After it, the message and its dot
-	// go out, and the send waits for the server's reply (within the SMTP
-	// timeout) and its outcome is written, cancelled or not: a send given up
-	// after its dot may have been delivered, and would be sent again.
-	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSend()
-	var mu sync.Mutex
-	committed := false
-	stopWatch := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !committed {
-			cancelSend()
-		}
-	})
-	defer stopWatch()
-
 	held := false
 	var stopped error // why the gate refused
-	gate := func(gctx context.Context) error {
+	gate := func(ctx context.Context) error {
 		stopped = s.settle()
 		if stopped == nil && !held {
 			select {
 			case s.w.inFlight <- struct{}{}:
 				held = true
-			case <-gctx.Done():
-				stopped = gctx.Err()
+			case <-ctx.Done():
+				stopped = ctx.Err()
 			}
 		}
 		if stopped == nil && !s.lease.valid() { // the waits may have been long
 			stopped = errLeaseLost
 		}
-		if stopped == nil {
-			mu.Lock()
-			if stopped = ctx.Err(); stopped == nil {
-				committed = true
-			}
-			mu.Unlock()
-		}
 		return stopped
 	}
-	o, err := s.send(ctx, sendCtx, r, gate)
+	o, err := s.send(ctx, r, gate)
 	if stopped != nil {
 		err = stopped // not sent
 	}
@@ -285,13 +259,12 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 }
 
 // send sends one row and says what became of it. The error is for failures
-// that stop the batch (shutdown), not for the message's own fate.
-//
-// ctx is the task's; the exchange itself runs under sendCtx, which
-// sendAndRecord stops cancelling once the message is committed.
-func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
+// that stop the batch (shutdown), not for the message's own fate. A task
+// cancelled once the message's end-of-data dot is out still gets the
+// server's verdict (see mail.Sender), and it is recorded like any other.
+func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
 	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
-	reply, err := s.w.Mail.SendReply(sendCtx, s.from, r.Recipient, s.msg, rcpt, gate)
+	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
 	id := messageID(rcpt, s.from)
 	if err == nil {
 		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil
@@ -305,10 +278,10 @@ func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mai
 	if se.Permanent() {
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: se.Error(), MessageID: id, Bounce: true}, nil
 	}
-	if sendCtx.Err() != nil {
-		return store.Outcome{}, ctx.Err() // shutting down before the dot: the row is released untried
+	if ctx.Err() != nil {
+		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
 	}
-	if serverWide(se) {
+	if se.ServerWide() {
 		s.connDown = se
 		return store.Outcome{}, nil
 	}
@@ -318,18 +291,6 @@ func (s *batchSend) send(ctx, sendCtx context.Context, r store.Claimed, gate mai
 	}
 	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
-}
-
-// serverWide reports whether a failure is the mail server's or our own
-// setup's rather than the recipient's: no answer (a broken or unreachable
-// connection, which includes a message whose dot went out and whose reply
-// never came: see mail.SendError.MaybeDelivered), 421 (the server is
-// closing), or any refusal while connecting (greeting, TLS, AUTH) or of our
-// MAIL FROM. Such a failure would meet every message alike, so the batch
-// goes back untried with nobody charged an attempt, and waits out the
-// outage backoff; a misconfigured server never fails the list.
-func serverWide(se *mail.SendError) bool {
-	return se.Code == 0 || se.Code == 421 || se.Stage == "connect" || se.Stage == "mail"
 }
 
 // outageBackoff is how long to wait after the mail server could not be

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -131,24 +130,14 @@ func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
 }
 
 // enqueuePoll enqueues the poll of a due feed. Its task ID names the due
-// time, so a poll already waiting or running is not doubled. A poll that
-// died is archived by asynq under that same ID (polls are not retried: the
-// scheduler makes the next one), and the feed stays due at that time: the
-// archived task is deleted and the poll made again, or the feed would not be
-// polled for as long as asynq keeps what it archived.
+// time, so a poll already waiting or running is not doubled (ensure leaves
+// a running one alone: since is now). A poll that died is archived by asynq
+// under that same ID (polls are not retried: the scheduler makes the next
+// one), and the feed stays due at that time: ensure deletes such a task and
+// makes the poll again, or the feed would not be polled for as long as
+// asynq keeps what it archived.
 func (w *Worker) enqueuePoll(ctx context.Context, f store.Feed) error {
-	err := w.enqueue(ctx, NewFeedPollTask(w.Instance, f.ID, f.NextPollAt))
-	if err != nil {
-		return err
-	}
-	id := pollTaskID(w.Instance, f.ID, f.NextPollAt)
-	info, err := w.Inspector.GetTaskInfo(QueueControl, id)
-	if err != nil || info.State != asynq.TaskStateArchived {
-		return nil // new, waiting, running, or gone since: nothing to do
-	}
-	if err := w.Inspector.DeleteTask(QueueControl, id); err != nil {
-		return fmt.Errorf("delete the poll that died: %w", err)
-	}
-	w.Log.Warn("poll_made_again", "feed", f.Name, "last_error", info.LastErr)
-	return w.enqueue(ctx, NewFeedPollTask(w.Instance, f.ID, f.NextPollAt))
+	_, err := w.ensure(ctx, pollTaskID(w.Instance, f.ID, f.NextPollAt), QueueControl, time.Now(),
+		func(string) *asynq.Task { return NewFeedPollTask(w.Instance, f.ID, f.NextPollAt) })
+	return err
 }

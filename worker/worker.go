@@ -22,7 +22,9 @@ import (
 
 // sender sends one prepared message to one recipient and returns the server's
 // reply, calling gate just before the message can be delivered. It also
-// keeps to the global send rate.
+// keeps to the global send rate. It is mail.Sender's SendReply, and keeps
+// its promise: a send cancelled after its end-of-data dot still returns the
+// server's verdict, which the worker records.
 type sender interface {
 	SendReply(ctx context.Context, from, to string, msg *mail.Prepared, r mail.Recipient, gate mail.Gate) (string, error)
 }

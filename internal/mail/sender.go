@@ -22,6 +22,12 @@ type Sender interface {
 	// server's final reply text (usually with its queue id), or the path of
 	// the .eml file. A non-nil gate holds back the moment the message can
 	// be delivered; see Gate.
+	//
+	// Cancelling ctx stops a send until its message's end-of-data dot has
+	// gone out, and nothing is delivered. After that, only the server's
+	// reply says whether it was, and a caller that gave up on it would send
+	// the message again: so SendReply waits for that reply (within the
+	// SMTP timeout) and returns it, cancelled or not.
 	SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient, gate Gate) (string, error)
 	// Close releases connections; it waits for sends in progress.
 	Close() error

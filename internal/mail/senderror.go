@@ -52,6 +52,17 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Permanent reports whether the server refused this message for good.
 func (e *SendError) Permanent() bool { return !e.Temporary }
 
+// ServerWide reports whether the failure is the server's, or our own
+// setup's, rather than the recipient's, so that it would meet every message
+// alike: no answer at all (Code 0: unreachable, broken, silent, including a
+// connection lost after the message went out, see MaybeDelivered), 421
+// (the server is closing the channel), or any refusal while connecting
+// (greeting, TLS, AUTH) or of our MAIL FROM. A caller should stop and wait
+// for the server rather than charge the recipient an attempt.
+func (e *SendError) ServerWide() bool {
+	return e.Code == 0 || e.Code == 421 || e.Stage == "connect" || e.Stage == "mail"
+}
+
 var enhancedRe = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3})\s`)
 
 // newSendError classifies err, which happened at stage.
