@@ -6,8 +6,9 @@
 # Needs: Redis on 127.0.0.1:6379 (started here if missing; the bench uses and
 # flushes database 12) and smtp-sink (Debian's postfix package, installed here
 # if missing). Tunables: BENCH_SIZES (10000,100000), BENCH_RUNS (1, runs of
-# each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_ARGS (more flags
-# for bench/fanout, e.g. -keep).
+# each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full;
+# full,normal measures both between the same two baselines), BENCH_ARGS (more
+# flags for bench/fanout, e.g. -keep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -16,6 +17,7 @@ sizes="${BENCH_SIZES:-10000,100000}"
 port="${BENCH_SMTP_PORT:-2525}"
 conns="${BENCH_CONNS:-4}"
 runs="${BENCH_RUNS:-1}"
+sync="${BENCH_SQLITE_SYNC:-full}"
 sink=/usr/sbin/smtp-sink
 
 apt_updated=0
@@ -71,4 +73,4 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
-  -sizes "$sizes" -runs "$runs" -conns "$conns" -redis redis://127.0.0.1:6379/12 -out bench-results ${BENCH_ARGS:-}
+  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -redis redis://127.0.0.1:6379/12 -out bench-results ${BENCH_ARGS:-}

@@ -31,9 +31,10 @@ type options struct {
 	outDir   string
 	sizes    []int
 	conns    int
-	workers  int  // practicemail's worker.concurrency; 0 for its default
-	runs     int  // measurements of each size
-	keep     bool // keep each run's directory (config, database, log)
+	workers  int      // practicemail's worker.concurrency; 0 for its default
+	runs     int      // measurements of each size
+	keep     bool     // keep each run's directory (config, database, log)
+	syncs    []string // SQLite synchronous settings to measure, each between the same two baselines
 }
 
 func main() {
@@ -53,7 +54,7 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
 	var o options
-	var sizes string
+	var sizes, syncs string
 	fs.StringVar(&o.bin, "bin", "bin/practicemail", "the practicemail binary")
 	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "the SMTP sink, host:port")
 	fs.StringVar(&o.sinkLog, "sink-log", "", "smtp-sink -c output file, to cross-check its message count")
@@ -65,6 +66,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.workers, "concurrency", 0, "practicemail's worker.concurrency (0: its default)")
 	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
+	fs.StringVar(&syncs, "sqlite-sync", "full", "SQLite synchronous settings to measure side by side: full, normal or full,normal")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +76,13 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-sizes: %q is not a positive number", s)
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	for _, s := range strings.Split(syncs, ",") {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "full" && s != "normal" {
+			return o, fmt.Errorf("-sqlite-sync: %q is not full or normal", s)
+		}
+		o.syncs = append(o.syncs, s)
 	}
 	if o.runs < 1 {
 		return o, errors.New("-runs: want at least 1")
@@ -97,39 +106,54 @@ func run(ctx context.Context, o options) error {
 	var results []result
 	for _, n := range o.sizes {
 		for run := 1; run <= o.runs; run++ {
-			r, err := measureSize(ctx, o, n, msgs)
+			rs, err := measureSize(ctx, o, n, msgs)
 			if err != nil {
 				return err
 			}
-			if o.runs > 1 {
-				r.run = run
+			for _, r := range rs {
+				if o.runs > 1 {
+					r.run = run
+				}
+				if len(o.syncs) > 1 {
+					r.sync = r.pm.sync
+				}
+				results = append(results, r)
 			}
-			results = append(results, r)
 		}
 	}
 	return report(o, m, msgs, results)
 }
 
-// measureSize runs the baseline, then practicemail, then the baseline again,
-// for n subscribers. On a shared machine the load changes from minute to
-// minute: a baseline on each side of the run it is compared with is fairer
-// than one before it.
-func measureSize(ctx context.Context, o options, n int, msgs [][]byte) (result, error) {
+// measureSize runs the baseline, then practicemail once per SQLite
+// synchronous setting, then the baseline again, for n subscribers. On a
+// shared machine the load changes from minute to minute: a baseline on each
+// side of the runs it is compared with is fairer than one before them.
+func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result, error) {
 	fmt.Fprintf(os.Stderr, "== N=%d: raw baseline over %d connections\n", n, o.conns)
 	before, err := runRaw(ctx, o, n, msgs)
 	if err != nil {
-		return result{}, fmt.Errorf("raw baseline, N=%d: %w", n, err)
+		return nil, fmt.Errorf("raw baseline, N=%d: %w", n, err)
 	}
-	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n== N=%d: practicemail\n", before.rate(n), n)
-	pm, err := runPracticemail(ctx, o, n)
-	if err != nil {
-		return result{}, fmt.Errorf("practicemail, N=%d: %w", n, err)
+	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n", before.rate(n))
+	var pms []pmResult
+	for _, sync := range o.syncs {
+		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, SQLite synchronous=%s\n", n, sync)
+		pm, err := runPracticemail(ctx, o, n, sync)
+		if err != nil {
+			return nil, fmt.Errorf("practicemail, N=%d: %w", n, err)
+		}
+		fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n", pm.rate(n), mb(pm.maxRSS))
+		pms = append(pms, pm)
 	}
-	fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n== N=%d: raw baseline again\n", pm.rate(n), mb(pm.maxRSS), n)
+	fmt.Fprintf(os.Stderr, "== N=%d: raw baseline again\n", n)
 	after, err := runRaw(ctx, o, n, msgs)
 	if err != nil {
-		return result{}, fmt.Errorf("raw baseline, N=%d: %w", n, err)
+		return nil, fmt.Errorf("raw baseline, N=%d: %w", n, err)
 	}
 	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n", after.rate(n))
-	return result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: pm}, nil
+	out := make([]result, len(pms))
+	for i, pm := range pms {
+		out[i] = result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: pm}
+	}
+	return out, nil
 }

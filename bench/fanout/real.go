@@ -14,6 +14,7 @@ import (
 
 // pmResult is one run of practicemail.
 type pmResult struct {
+	sync     string        // SQLite's synchronous setting for the run
 	seed     time.Duration // writing the subscribers; not measured
 	elapsed  time.Duration // first ledger row written → last message sent
 	latency  time.Duration // the feed first served the post → last message sent
@@ -30,7 +31,7 @@ func (r pmResult) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() 
 // runPracticemail runs `practicemail run` as a child process on a fresh
 // SQLite database with n subscribers, publishes a post once the feed has been
 // baselined, and waits until the ledger has every row sent.
-func runPracticemail(ctx context.Context, o options, n int) (pmResult, error) {
+func runPracticemail(ctx context.Context, o options, n int, sync string) (pmResult, error) {
 	dir, err := os.MkdirTemp("", "practicemail-bench-")
 	if err != nil {
 		return pmResult{}, err
@@ -43,13 +44,13 @@ func runPracticemail(ctx context.Context, o options, n int) (pmResult, error) {
 	s := &session{o: o, n: n, dir: dir, blog: newBlog(),
 		config: filepath.Join(dir, "practicemail.yaml"), dbPath: filepath.Join(dir, "practicemail.db")}
 	defer s.blog.Close()
-	if err := writeConfig(s.config, s.dbPath, o, s.blog.FeedURL()); err != nil {
+	if err := writeConfig(s.config, s.dbPath+"?synchronous="+sync, o, s.blog.FeedURL()); err != nil {
 		return pmResult{}, err
 	}
 	if out, err := command(ctx, o.bin, dir, "migrate", "--config", s.config).CombinedOutput(); err != nil {
 		return pmResult{}, fmt.Errorf("practicemail migrate: %w\n%s", err, out)
 	}
-	var res pmResult
+	res := pmResult{sync: sync}
 	if res.seed, err = seed(ctx, s.dbPath, n); err != nil {
 		return res, err
 	}

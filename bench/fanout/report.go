@@ -13,10 +13,11 @@ import (
 
 // result is one size's measurements.
 type result struct {
-	n   int
-	run int       // 1, 2, … when each size ran more than once; 0 when once
-	raw rawResult // the mean of the baselines before and after pm
-	pm  pmResult
+	n    int
+	run  int       // 1, 2, … when each size ran more than once; 0 when once
+	sync string    // the SQLite synchronous setting, when more than one was measured
+	raw  rawResult // the mean of the baselines before and after pm
+	pm   pmResult
 
 	rawBefore, rawAfter rawResult
 }
@@ -75,8 +76,8 @@ func perMsg(d time.Duration, n int) float64 { return float64(d.Microseconds()) /
 func report(o options, m machine, msgs [][]byte, results []result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# practicemail fan-out benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Machine: %d cores, %s, %s RAM, Linux %s, %s; sink: smtp-sink (%s); practicemail %s; %d SMTP connections.\n\n",
-		m.cores, m.cpu, m.memory, m.kernel, m.goVersion, m.sink, m.revision, o.conns)
+	fmt.Fprintf(&b, "Machine: %d cores, %s, %s RAM, Linux %s, %s; sink: smtp-sink (%s); practicemail %s; %d SMTP connections; SQLite synchronous=%s.\n\n",
+		m.cores, m.cpu, m.memory, m.kernel, m.goVersion, m.sink, m.revision, o.conns, strings.Join(o.syncs, " and "))
 	b.WriteString("| N | raw msg/s | practicemail msg/s | ratio | CPU µs/msg | peak RSS MB |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f%% | %.0f | %.1f |\n", r.label(), r.raw.rate(r.n), r.pm.rate(r.n),
@@ -111,10 +112,14 @@ func report(o options, m machine, msgs [][]byte, results []result) error {
 }
 
 func (r result) label() string {
-	if r.run == 0 {
-		return fmt.Sprint(r.n)
+	l := fmt.Sprint(r.n)
+	if r.run != 0 {
+		l += fmt.Sprintf(" (run %d)", r.run)
 	}
-	return fmt.Sprintf("%d (run %d)", r.n, r.run)
+	if r.sync != "" {
+		l += " " + r.sync
+	}
+	return l
 }
 
 func perMsgOf(d time.Duration, n int) string {

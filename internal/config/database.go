@@ -29,6 +29,7 @@ func (d Database) Driver() string {
 // unless absolute, or "" when the database is not SQLite.
 func (d Database) Path() string {
 	_, path := d.parse()
+	path, _, _ = strings.Cut(path, "?")
 	return path
 }
 
@@ -70,8 +71,10 @@ func (d Database) check(p *Problems) {
 		path := d.Path()
 		if path == "" {
 			p.add(key, "names no SQLite file, as in sqlite:data/practicemail.db")
-		} else if strings.ContainsAny(path, "?#") {
-			p.add(key, "must not carry parameters: the store sets its own SQLite pragmas")
+		} else if strings.Contains(path, "#") {
+			p.add(key, "must not carry a fragment (#)")
+		} else if _, query, ok := strings.Cut(d.URL, "?"); ok && !sqliteQueryOK(query) {
+			p.add(key, "the one SQLite setting a URL may carry is ?synchronous=full or ?synchronous=normal; the store sets its own pragmas")
 		}
 	case DriverPostgres:
 		if _, err := url.Parse(d.URL); err != nil {
@@ -84,6 +87,17 @@ func (d Database) check(p *Problems) {
 		}
 		p.add(key, "must be sqlite:PATH, file:PATH, a path ending in .db, or postgres://… (got %q)", got)
 	}
+}
+
+// sqliteQueryOK reports whether a SQLite URL's query is the one setting the
+// store reads from it: synchronous=full|normal (see store.sqliteDSN).
+func sqliteQueryOK(query string) bool {
+	v, err := url.ParseQuery(query)
+	if err != nil || len(v) != 1 || len(v["synchronous"]) != 1 {
+		return false
+	}
+	s := strings.ToLower(v.Get("synchronous"))
+	return s == "full" || s == "normal"
 }
 
 // check never quotes the URL: it may hold a password.

@@ -29,21 +29,48 @@ func parseURL(u string) (dialect, string, error) {
 	case strings.HasPrefix(u, "sqlite:"), strings.HasPrefix(u, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
 		path = strings.TrimPrefix(path, "//")
-		return sqliteDialect, sqliteDSN(path), ensureDir(path)
+		return sqliteURL(path)
 	case u != "" && !strings.Contains(u, "://"):
-		return sqliteDialect, sqliteDSN(u), ensureDir(u)
+		return sqliteURL(u)
 	}
 	return dialect{}, "", fmt.Errorf("database url %q: want sqlite:PATH or postgres://…", u)
 }
 
+// sqliteURL splits "PATH[?synchronous=full|normal]" into the SQLite dialect
+// and its DSN. synchronous is the one setting a URL may choose; see sqliteDSN.
+func sqliteURL(u string) (dialect, string, error) {
+	path, query, _ := strings.Cut(u, "?")
+	sync := "FULL"
+	if query != "" {
+		v, err := url.ParseQuery(query)
+		if err != nil {
+			return dialect{}, "", fmt.Errorf("database url %q: %w", u, err)
+		}
+		for k := range v {
+			if k != "synchronous" {
+				return dialect{}, "", fmt.Errorf("database url %q: unknown setting %q (the one SQLite setting is synchronous=full|normal)", u, k)
+			}
+		}
+		switch s := strings.ToUpper(v.Get("synchronous")); s {
+		case "FULL", "NORMAL":
+			sync = s
+		default:
+			return dialect{}, "", fmt.Errorf("database url %q: synchronous=%q: choose full or normal", u, v.Get("synchronous"))
+		}
+	}
+	return sqliteDialect, sqliteDSN(path, sync), ensureDir(path)
+}
+
 // sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout, and
 // write-intent transactions, so two writers queue instead of failing to upgrade.
-func sqliteDSN(path string) string {
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+//
+// synchronous is FULL by default: in WAL mode that syncs the log at every
+// commit, so a recorded outcome survives a power loss and its message is not
+// sent again. NORMAL syncs only at checkpoints: a power loss (not a crash of
+// the process) can undo the last commits, and so resend their messages.
+func sqliteDSN(path, synchronous string) string {
 	v := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(" + synchronous + ")"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
