@@ -77,7 +77,7 @@ type importer struct {
 
 	stayed   int // existing people whose status the store kept unsubscribed, bounced or complained
 	badTZ    int // time zones dropped because they are unknown
-	badTimes  int // consent times the file has but that could not be read
+	badTimes int // consent times the file has but that could not be read
 
 	batch []store.NewSubscriber // good rows waiting to be written
 	lines []int                 // their line numbers

@@ -90,7 +90,7 @@ func TestImportFormats(t *testing.T) {
 	}, {
 		file: "substack.csv",
 		o:    roster.Options{Confirmed: true},
-		sum: roster.Summary{Rows: 3, Added: 2, Suppressed: map[string]int{"email disabled in the file": 1}},
+		sum:  roster.Summary{Rows: 3, Added: 2, Suppressed: map[string]int{"email disabled in the file": 1}},
 		want: []person{
 			{"reader@example.com", "", "active", "", posts},
 			{"paid@example.com", "", "active", "", posts},
