@@ -13,43 +13,70 @@ var ErrNoEmailColumn = errors.New("no email column in the CSV header")
 // columns holds the index of each column the import reads, -1 when absent.
 type columns struct {
 	email, name, first, last int
-	status, disabled         int // export status; Substack's email_disabled
+	status, disabled         int // export status (Kit's state); Substack's email_disabled
 	topics, timeZone         int // as Export writes them; Mailchimp has TIMEZONE too
+	unsubTime, cleanTime     int // Mailchimp's unsubscribed and cleaned exports
+	consentAt, consentSource int // as Export writes them
+	optinTime, confirmTime   int // Mailchimp
+	createdAt                int // Substack, Kit
+	platform                 string
 	width                    int // fields in the header
+}
+
+// headerKeys maps a normalised header name to the column it is.
+var headerKeys = map[string]func(*columns) *int{
+	"email":              func(c *columns) *int { return &c.email },
+	"emailaddress":       func(c *columns) *int { return &c.email },
+	"name":               func(c *columns) *int { return &c.name },
+	"fullname":           func(c *columns) *int { return &c.name },
+	"firstname":          func(c *columns) *int { return &c.first },
+	"fname":              func(c *columns) *int { return &c.first },
+	"first":              func(c *columns) *int { return &c.first },
+	"givenname":          func(c *columns) *int { return &c.first },
+	"lastname":           func(c *columns) *int { return &c.last },
+	"lname":              func(c *columns) *int { return &c.last },
+	"last":               func(c *columns) *int { return &c.last },
+	"surname":            func(c *columns) *int { return &c.last },
+	"familyname":         func(c *columns) *int { return &c.last },
+	"status":             func(c *columns) *int { return &c.status },
+	"memberstatus":       func(c *columns) *int { return &c.status },
+	"state":              func(c *columns) *int { return &c.status },
+	"subscriptionstatus": func(c *columns) *int { return &c.status },
+	"subscriberstate":    func(c *columns) *int { return &c.status },
+	"emaildisabled":      func(c *columns) *int { return &c.disabled },
+	"topics":             func(c *columns) *int { return &c.topics },
+	"timezone":           func(c *columns) *int { return &c.timeZone },
+	"unsubtime":          func(c *columns) *int { return &c.unsubTime },
+	"cleantime":          func(c *columns) *int { return &c.cleanTime },
+	"consentat":          func(c *columns) *int { return &c.consentAt },
+	"consentsource":      func(c *columns) *int { return &c.consentSource },
+	"optintime":          func(c *columns) *int { return &c.optinTime },
+	"confirmtime":        func(c *columns) *int { return &c.confirmTime },
+	"createdat":          func(c *columns) *int { return &c.createdAt },
 }
 
 // findColumns maps a header to columns. Names match whatever their case,
 // spacing, underscores or hyphens: "Email Address", "email_address" and
 // "E-mail" are one name. When two columns match, the first wins.
 func findColumns(header []string) (columns, error) {
-	c := columns{-1, -1, -1, -1, -1, -1, -1, -1, len(header)}
+	c := columns{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, "", len(header)}
+	keys := map[string]bool{}
 	for i, h := range header {
-		var p *int
-		switch headerKey(h) {
-		case "email", "emailaddress":
-			p = &c.email
-		case "name", "fullname":
-			p = &c.name
-		case "firstname", "fname", "first", "givenname":
-			p = &c.first
-		case "lastname", "lname", "last", "surname", "familyname":
-			p = &c.last
-		case "status", "memberstatus":
-			p = &c.status
-		case "emaildisabled":
-			p = &c.disabled
-		case "topics":
-			p = &c.topics
-		case "timezone":
-			p = &c.timeZone
-		}
-		if p != nil && *p < 0 {
-			*p = i
+		k := headerKey(h)
+		keys[k] = true
+		if col, ok := headerKeys[k]; ok && *col(&c) < 0 {
+			*col(&c) = i
 		}
 	}
 	if c.email < 0 {
 		return c, fmt.Errorf("%w (want one named email, Email Address or email_address); the header has %s",
 			ErrNoEmailColumn, quoteAll(header))
+	}
+	switch {
+	case keys["leid"] || keys["euid"] || keys["memberrating"] || c.optinTime >= 0:
+		c.platform = "mailchimp"
+	case c.disabled >= 0 || keys["activesubscription"]:
+		c.platform = "substack"
 	}
 	return c, nil
 }
@@ -81,21 +108,6 @@ func field(rec []string, i int) string {
 		return ""
 	}
 	return unescapeCell(strings.TrimSpace(rec[i]))
-}
-
-// statusSkips are export statuses of people who must not be imported, with
-// the reason given. Mailchimp says unsubscribed, cleaned (bounced),
-// transactional (never subscribed to marketing) or archived; ConvertKit says
-// cancelled; Export writes the store's own statuses.
-var statusSkips = map[string]string{
-	"unsubscribed":  "unsubscribed in export",
-	"cancelled":     "unsubscribed in export",
-	"canceled":      "unsubscribed in export",
-	"cleaned":       "cleaned (bounced) in export",
-	"bounced":       "bounced in export",
-	"complained":    "complained in export",
-	"transactional": "never subscribed in export (transactional)",
-	"archived":      "archived in export",
 }
 
 // isTrue reads a boolean cell the way exports write one.

@@ -23,6 +23,12 @@ const maxEmailLen = 254
 // header without an email column (then nothing is imported), and database
 // errors, with which Import stops and returns the summary so far.
 func Import(ctx context.Context, db *store.DB, r io.Reader, o Options) (*Summary, error) {
+	if err := store.CheckTopics(o.Topics); err != nil {
+		return nil, err
+	}
+	if o.Source == "" {
+		o.Source = "import"
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
@@ -69,11 +75,13 @@ type importer struct {
 	seen map[string]int // normalised address → line of its first row
 	sum  *Summary
 
-	stayed int // existing people whose status the store kept unsubscribed, bounced or complained
-	badTZ  int // time zones dropped because they are unknown
+	stayed   int // existing people whose status the store kept unsubscribed, bounced or complained
+	badTZ    int // time zones dropped because they are unknown
+	badTimes int // consent times the file has but that could not be read
 
 	batch []store.NewSubscriber // good rows waiting to be written
 	lines []int                 // their line numbers
+	whys  []string              // why each is suppressed, when the file says so
 }
 
 // batchSize is how many people one transaction writes.
@@ -81,13 +89,24 @@ const batchSize = 500
 
 func (im *importer) add(ctx context.Context, rw row) error {
 	raw := field(rw.fields, im.cols.email)
-	email, reason := im.check(rw, raw)
+	email, name, reason := im.check(rw, raw)
 	if reason != "" {
 		im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: rw.line, Email: raw, Reason: reason})
 		return nil
 	}
-	im.batch = append(im.batch, im.subscriber(rw.fields, email))
+	v := im.cols.judge(rw.fields)
+	if v.skip != "" {
+		im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: rw.line, Email: raw, Reason: v.skip})
+		return nil
+	}
+	n, reason := im.subscriber(rw.fields, email, name, v)
+	if reason != "" {
+		im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: rw.line, Email: raw, Reason: reason})
+		return nil
+	}
+	im.batch = append(im.batch, n)
 	im.lines = append(im.lines, rw.line)
+	im.whys = append(im.whys, v.why)
 	if len(im.batch) >= batchSize {
 		return im.flush(ctx)
 	}
@@ -103,81 +122,88 @@ func (im *importer) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("import lines %d-%d: %w", im.lines[0], im.lines[len(im.lines)-1], err)
 	}
-	for _, res := range results {
-		if res.Created {
+	for i, res := range results {
+		switch {
+		case im.whys[i] != "":
+			if im.sum.Suppressed == nil {
+				im.sum.Suppressed = map[string]int{}
+			}
+			im.sum.Suppressed[im.whys[i]]++
+			continue
+		case res.Created:
 			im.sum.Added++
-		} else {
+		default:
 			im.sum.Updated++
 		}
-		switch res.Status {
-		case store.StatusUnsubscribed, store.StatusBounced, store.StatusComplained:
+		if store.Suppressed(res.Status) {
 			im.stayed++
 		}
 	}
-	im.batch, im.lines = im.batch[:0], im.lines[:0]
+	im.batch, im.lines, im.whys = im.batch[:0], im.lines[:0], im.whys[:0]
 	return nil
 }
 
-// check returns the row's normalised address, or why the row is skipped.
-func (im *importer) check(rw row, raw string) (email, reason string) {
+// check returns the row's normalised address and the name written with it
+// ("Jane Doe <jane@example.com>"), or why the row is skipped.
+func (im *importer) check(rw row, raw string) (email, name, reason string) {
 	switch {
 	case rw.err != nil:
-		return "", "unreadable row: " + rw.err.Error()
+		return "", "", "unreadable row: " + rw.err.Error()
 	case im.cols.email >= len(rw.fields):
-		return "", fmt.Sprintf("no email field: the row has %d fields, the header %d", len(rw.fields), im.cols.width)
+		return "", "", fmt.Sprintf("no email field: the row has %d fields, the header %d", len(rw.fields), im.cols.width)
 	case raw == "":
-		return "", "no email address"
+		return "", "", "no email address"
 	case len(raw) > maxEmailLen:
-		return "", fmt.Errorf("%w: longer than %d characters", store.ErrInvalidEmail, maxEmailLen).Error()
+		return "", "", fmt.Errorf("%w: longer than %d characters", store.ErrInvalidEmail, maxEmailLen).Error()
 	}
-	email, err := store.NormalizeEmail(raw)
+	name, email, err := store.SplitAddress(raw)
 	if err != nil {
 		if len(rw.fields) != im.cols.width {
-			return "", fmt.Sprintf("%v (the row has %d fields, the header %d)", err, len(rw.fields), im.cols.width)
+			return "", "", fmt.Sprintf("%v (the row has %d fields, the header %d)", err, len(rw.fields), im.cols.width)
 		}
-		return "", err.Error()
+		return "", "", err.Error()
 	}
 	if first, ok := im.seen[email]; ok {
-		return "", fmt.Sprintf("duplicate of line %d", first)
+		return "", "", fmt.Sprintf("duplicate of line %d", first)
 	}
 	im.seen[email] = rw.line
-	if r, ok := statusSkips[strings.ToLower(field(rw.fields, im.cols.status))]; ok {
-		return "", r
-	}
-	if isTrue(field(rw.fields, im.cols.disabled)) {
-		return "", "email disabled in export"
-	}
-	return email, ""
+	return email, name, ""
 }
 
-// subscriber builds what the store needs from a checked row.
-func (im *importer) subscriber(rec []string, email string) store.NewSubscriber {
+// subscriber builds what the store needs from a checked row, or says why
+// the row is skipped.
+func (im *importer) subscriber(rec []string, email, addrName string, v verdict) (store.NewSubscriber, string) {
 	name := field(rec, im.cols.name)
 	if name == "" {
-		name = strings.TrimSpace(field(rec, im.cols.first) + " " + field(rec, im.cols.last))
+		name = field(rec, im.cols.first) + " " + field(rec, im.cols.last)
+	}
+	if name = store.CleanName(name); name == "" {
+		name = addrName
 	}
 	topics := im.o.Topics
 	if len(topics) == 0 {
 		topics = strings.FieldsFunc(strings.ToLower(field(rec, im.cols.topics)), func(r rune) bool {
 			return r == ' ' || r == ','
 		})
+		if err := store.CheckTopics(topics); err != nil {
+			return store.NewSubscriber{}, err.Error()
+		}
 	}
-	if len(topics) == 0 {
-		topics = []string{store.TopicPosts}
+	consentAt, unreadable := im.cols.consent(rec)
+	if unreadable {
+		im.badTimes++
 	}
-	source := im.o.Source
-	if source == "" {
-		source = "import"
-	}
-	pending := strings.EqualFold(field(rec, im.cols.status), store.StatusPending)
 	return store.NewSubscriber{
 		Email:         email,
 		Name:          name,
 		Topics:        topics,
-		Confirmed:     im.o.Confirmed && !pending,
+		Confirmed:     im.o.Confirmed && !v.pending,
 		TimeZone:      im.timeZone(field(rec, im.cols.timeZone)),
-		ConsentSource: source,
-	}
+		ConsentSource: im.cols.source(rec, im.o.Source),
+		ConsentAt:     consentAt,
+		Suppressed:    v.suppressed,
+		SuppressedAt:  v.at,
+	}, ""
 }
 
 // timeZone returns tz if it names a known IANA zone, else "".
@@ -196,6 +222,10 @@ func (im *importer) finish() {
 	if im.stayed > 0 {
 		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf(
 			"%d of the updated people had unsubscribed, bounced or complained before and stay so", im.stayed))
+	}
+	if im.badTimes > 0 {
+		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf(
+			"%d opt-in times could not be read: the import time is their consent time", im.badTimes))
 	}
 	if im.badTZ > 0 {
 		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf("%d unknown time zones left empty", im.badTZ))

@@ -76,24 +76,25 @@ func TestImportFormats(t *testing.T) {
 	}, {
 		file: "mailchimp.csv",
 		o:    roster.Options{Confirmed: true, Topics: []string{"news"}},
-		sum: roster.Summary{Rows: 5, Added: 3, Skipped: []roster.Skipped{
-			{4, "gone@example.com", "unsubscribed in export"},
-			{5, "dead@example.com", "cleaned (bounced) in export"},
+		sum: roster.Summary{Rows: 5, Added: 3, Suppressed: map[string]int{
+			"unsubscribed in the file":      1,
+			"bounced in the file (cleaned)": 1,
 		}, Notes: []string{"1 unknown time zones left empty"}},
 		want: []person{
 			{"ada@example.com", "Ada Lovelace", "active", "Europe/London", []string{"news"}},
 			{"grace@example.com", "Grace", "active", "", []string{"news"}},
+			{"gone@example.com", "Gone Away", "unsubscribed", "", []string{"news"}},
+			{"dead@example.com", "Dead Box", "bounced", "", []string{"news"}},
 			{"pend@example.com", "Pen Ding", "pending", "", []string{"news"}}, // never confirmed there
 		},
 	}, {
 		file: "substack.csv",
 		o:    roster.Options{Confirmed: true},
-		sum: roster.Summary{Rows: 3, Added: 2, Skipped: []roster.Skipped{
-			{4, "quiet@example.com", "email disabled in export"},
-		}},
+		sum:  roster.Summary{Rows: 3, Added: 2, Suppressed: map[string]int{"email disabled in the file": 1}},
 		want: []person{
 			{"reader@example.com", "", "active", "", posts},
 			{"paid@example.com", "", "active", "", posts},
+			{"quiet@example.com", "", "unsubscribed", "", posts},
 		},
 	}, {
 		file: "convertkit.csv",
@@ -172,7 +173,7 @@ func TestImportSkipsBadRows(t *testing.T) {
 		}
 		wantPeople := []person{
 			{"good@example.com", "Good One", "active", "", posts},
-			{"multi@example.com", "Multi\nLine, Name", "active", "", posts},
+			{"multi@example.com", "Multi Line, Name", "active", "", posts}, // one line, safe in a header
 			{"last@example.com", "Last Good", "active", "", posts},
 		}
 		if diff := cmp.Diff(wantPeople, people(t, db)); diff != "" {

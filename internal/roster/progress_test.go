@@ -53,7 +53,9 @@ func TestFindColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := columns{email: 0, name: -1, first: 1, last: 2, status: 3, disabled: 4, topics: -1, timeZone: -1, width: 6}
+	want := columns{email: 0, name: -1, first: 1, last: 2, status: 3, disabled: 4, topics: -1, timeZone: -1,
+		unsubTime: -1, cleanTime: -1, consentAt: -1, consentSource: -1, optinTime: -1, confirmTime: -1, createdAt: -1,
+		platform: "substack", width: 6}
 	if c != want {
 		t.Errorf("findColumns = %+v, want %+v", c, want)
 	}

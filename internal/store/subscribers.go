@@ -68,7 +68,13 @@ type NewSubscriber struct {
 	Topics        []string
 	Confirmed     bool // active at once (consent recorded elsewhere), else pending
 	TimeZone      string
-	ConsentSource string // e.g. "cli", "import:list.csv", "form"
+	ConsentSource string    // e.g. "cli", "import:list.csv", "form"
+	ConsentAt     time.Time // when the person gave consent; zero: now
+	// Suppressed, when set, is unsubscribed, bounced or complained: what the
+	// source (an export from another tool) says became of the person. They
+	// are recorded so, whatever Confirmed says, and never mailed.
+	Suppressed   string
+	SuppressedAt time.Time // when; zero: now
 }
 
 // AddResult says what AddSubscriber did.
@@ -80,7 +86,8 @@ type AddResult struct {
 
 // AddSubscriber adds a person or updates their name and topics. It never
 // reactivates someone who unsubscribed, bounced or complained: that takes their
-// own new consent, not an import.
+// own new consent, not an import. A suppression the caller brings (an
+// unsubscribe in another tool's export) applies to an existing person too.
 func (db *DB) AddSubscriber(ctx context.Context, n NewSubscriber) (AddResult, error) {
 	res, err := db.AddSubscribers(ctx, []NewSubscriber{n})
 	if err != nil {
@@ -92,19 +99,22 @@ func (db *DB) AddSubscriber(ctx context.Context, n NewSubscriber) (AddResult, er
 // AddSubscribers is AddSubscriber for many people in one transaction: an
 // import of thousands commits once per batch, not once per person.
 func (db *DB) AddSubscribers(ctx context.Context, ns []NewSubscriber) ([]AddResult, error) {
-	emails := make([]string, len(ns))
-	for i, n := range ns {
-		e, err := NormalizeEmail(n.Email)
-		if err != nil {
+	ns = append([]NewSubscriber(nil), ns...)
+	for i := range ns {
+		if err := ns[i].check(); err != nil {
 			return nil, err
 		}
-		emails[i] = e
 	}
 	out := make([]AddResult, len(ns))
 	err := db.tx(ctx, func(tx *Tx) error {
+		w, err := tx.prepareSubscriberWrites(ctx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
 		now := db.nowMS()
 		for i, n := range ns {
-			r, err := tx.addSubscriber(ctx, emails[i], n, now)
+			r, err := w.add(ctx, n, now)
 			if err != nil {
 				return err
 			}
@@ -118,40 +128,126 @@ func (db *DB) AddSubscribers(ctx context.Context, ns []NewSubscriber) ([]AddResu
 	return out, nil
 }
 
-func (tx *Tx) addSubscriber(ctx context.Context, email string, n NewSubscriber, now int64) (AddResult, error) {
+// check normalises n and refuses what must never be stored. It is the last
+// guard behind every input: a name with a CR/LF or a bidi override is
+// cleaned here whichever door it came in by.
+func (n *NewSubscriber) check() error {
+	e, err := NormalizeEmail(n.Email)
+	if err != nil {
+		return err
+	}
+	n.Email = e
 	if len(n.Topics) == 0 {
 		n.Topics = []string{TopicPosts}
 	}
+	if err := CheckTopics(n.Topics); err != nil {
+		return fmt.Errorf("%s: %w", e, err)
+	}
+	if n.Suppressed != "" && !Suppressed(n.Suppressed) {
+		return fmt.Errorf("%s: %q is not a suppression (want unsubscribed, bounced or complained)", e, n.Suppressed)
+	}
+	n.Name, n.ConsentSource, n.TimeZone = CleanName(n.Name), CleanName(n.ConsentSource), CleanName(n.TimeZone)
+	return nil
+}
+
+// subscriberUpsert adds a person or updates them. A suppressed person stays
+// so, a suppression brought in applies, and the consent record is replaced
+// only when pending becomes active: the consent that confirmed them.
+const subscriberUpsert = `INSERT INTO subscribers (email, name, status, time_zone, consent_source, consent_at,
+		confirmed_at, unsubscribed_at, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (email) DO UPDATE SET
+		name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE subscribers.name END,
+		status = CASE
+			WHEN subscribers.status IN ('unsubscribed', 'bounced', 'complained') THEN subscribers.status
+			WHEN excluded.status IN ('unsubscribed', 'bounced', 'complained') THEN excluded.status
+			WHEN subscribers.status = 'pending' AND excluded.status = 'active' THEN 'active'
+			ELSE subscribers.status END,
+		unsubscribed_at = CASE
+			WHEN subscribers.status NOT IN ('unsubscribed', 'bounced', 'complained') AND excluded.status = 'unsubscribed'
+			THEN excluded.unsubscribed_at ELSE subscribers.unsubscribed_at END,
+		consent_source = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active'
+			THEN excluded.consent_source ELSE subscribers.consent_source END,
+		consent_at = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active'
+			THEN excluded.consent_at ELSE subscribers.consent_at END,
+		confirmed_at = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active'
+			THEN excluded.confirmed_at ELSE subscribers.confirmed_at END,
+		updated_at = excluded.updated_at
+	RETURNING id, status`
+
+// subscriberWrites are AddSubscribers' statements, prepared once per
+// transaction: compiling the upsert for each row took most of an import's
+// CPU.
+type subscriberWrites struct {
+	exists, upsert, topic *sql.Stmt
+}
+
+func (tx *Tx) prepareSubscriberWrites(ctx context.Context) (*subscriberWrites, error) {
+	w := &subscriberWrites{}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&w.exists, `SELECT 1 FROM subscribers WHERE email = ?`},
+		{&w.upsert, subscriberUpsert},
+		{&w.topic, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?) ON CONFLICT DO NOTHING`},
+	} {
+		st, err := tx.tx.PrepareContext(ctx, tx.db.q(p.sql))
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.st = st
+	}
+	return w, nil
+}
+
+func (w *subscriberWrites) close() {
+	for _, st := range []*sql.Stmt{w.exists, w.upsert, w.topic} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (w *subscriberWrites) add(ctx context.Context, n NewSubscriber, now int64) (AddResult, error) {
 	status := StatusPending
-	if n.Confirmed {
+	switch {
+	case n.Suppressed != "":
+		status = n.Suppressed
+	case n.Confirmed:
 		status = StatusActive
+	}
+	consentAt, unsubAt := msOr(n.ConsentAt, now), sql.NullInt64{}
+	if status == StatusUnsubscribed {
+		unsubAt = sql.NullInt64{Int64: msOr(n.SuppressedAt, now), Valid: true}
 	}
 	var res AddResult
 	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM subscribers WHERE email = ?`, email).Scan(&one)
+	err := w.exists.QueryRowContext(ctx, n.Email).Scan(&one)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return res, err
 	}
 	res.Created = errors.Is(err, sql.ErrNoRows)
-	err = tx.queryRow(ctx, `INSERT INTO subscribers (email, name, status, time_zone, consent_source, consent_at, confirmed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (email) DO UPDATE SET
-			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE subscribers.name END,
-			status = CASE WHEN subscribers.status = 'pending' AND excluded.status = 'active' THEN 'active' ELSE subscribers.status END,
-			updated_at = excluded.updated_at
-		RETURNING id, status`,
-		email, n.Name, status, n.TimeZone, n.ConsentSource, now, confirmedAt(n.Confirmed, now), now, now).
-		Scan(&res.ID, &res.Status)
+	err = w.upsert.QueryRowContext(ctx, n.Email, n.Name, status, n.TimeZone, n.ConsentSource, consentAt,
+		confirmedAt(status == StatusActive, now), unsubAt, now, now).Scan(&res.ID, &res.Status)
 	if err != nil {
 		return res, err
 	}
 	for _, t := range n.Topics {
-		if _, err := tx.exec(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?)
-			ON CONFLICT DO NOTHING`, t, res.ID); err != nil {
+		if _, err := w.topic.ExecContext(ctx, t, res.ID); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// msOr returns t in Unix milliseconds, or def when t is zero.
+func msOr(t time.Time, def int64) int64 {
+	if t.IsZero() {
+		return def
+	}
+	return t.UnixMilli()
 }
 
 func confirmedAt(confirmed bool, now int64) sql.NullInt64 {
@@ -187,8 +283,12 @@ func (db *DB) SubscriberByEmail(ctx context.Context, email string) (*Subscriber,
 }
 
 // ListSubscribers lists subscribers in ID order after afterID, up to limit
-// (0: no limit), optionally only those with a status.
+// (0: no limit), optionally only those with a status. An unknown status is an
+// error, not an empty list.
 func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64, limit int) ([]Subscriber, error) {
+	if err := CheckStatus(status); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		limit = 1 << 30
 	}
@@ -247,7 +347,7 @@ func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int6
 				rows.Close()
 				return nil, err
 			}
-			out[id] = name
+			out[id] = CleanName(name) // rows stored before names were cleaned
 		}
 		rows.Close()
 		ids = ids[n:]
