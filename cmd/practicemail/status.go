@@ -152,7 +152,7 @@ func printStatus(w io.Writer, r statusReport, failures bool) {
 		fmt.Fprintln(w, "sending:     "+progressLine(p))
 	}
 	for _, p := range r.FailedPosts {
-		fmt.Fprintf(w, "failed:      post %d %q at %s, not sent to anyone: %s\n", p.PostID, p.Title, stamp(p.At), p.Reason)
+		fmt.Fprintf(w, "failed:      post %d %q could not be rendered (%s): %s\n", p.PostID, p.Title, stamp(p.At), p.Reason)
 	}
 	printFailures(w, r, failures)
 	printQueues(w, r)

@@ -188,3 +188,29 @@ func TestStatusStartsNoRedis(t *testing.T) {
 		t.Fatal("status started a redis-server of its own")
 	}
 }
+
+// Issue 7 item 4: a post that cannot be rendered is shown failed by
+// status, with its reason.
+func TestStatusShowsAFailedPostWithItsReason(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	h.exec("poll") // syncs the configured feed
+	f, err := h.db.FeedByName(ctx, "blog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := h.db.SavePoll(ctx, f.ID, store.PollOutcome{Next: time.Now(),
+		New: []store.Post{{Key: "guid:x", Title: "Unrenderable", Hash: "h"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.db.FailPost(ctx, ids[0], "templates: post: boom"); err != nil {
+		t.Fatal(err)
+	}
+	out := h.exec("status")
+	for _, want := range []string{" 1 failed,", `failed:      post 1 "Unrenderable" could not be rendered (`, " MST): templates: post: boom"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
