@@ -69,13 +69,10 @@ type InquiryEmail struct {
 func (d InquiryEmail) footer() Footer { return d.Footer }
 
 // Post renders the "post" email. Its footer must be a complete marketing
-// footer and PostURL must be set.
+// footer. Without a PostURL it has no "Read on the blog" link.
 func (e *Engine) Post(d PostEmail) (Rendered, error) {
 	if !d.Footer.Marketing {
 		return Rendered{}, errors.New("templates: post: a post email is marketing email and needs a marketing footer")
-	}
-	if d.PostURL == "" {
-		return Rendered{}, errors.New("templates: post: no PostURL")
 	}
 	return e.Render("post", d)
 }

@@ -32,7 +32,10 @@ func (w *Worker) handlePostFanout(ctx context.Context, t *asynq.Task) error {
 		}
 	case store.PostSending:
 	default:
-		return nil // sent, held, baseline or skipped: nothing to do
+		return nil // sent, held, baseline, skipped or failed: nothing to do
+	}
+	if ok, err := w.renderable(ctx, post.ID); !ok {
+		return err // nil when the post failed: nobody is queued for it
 	}
 	return w.fanOut(ctx, store.KindPost, post.ID, store.TopicPosts, func(ctx context.Context) error {
 		_, err := w.DB.SetPostState(ctx, post.ID, store.PostSending, store.PostSent)

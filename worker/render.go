@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	netmail "net/mail"
+	"net/url"
 	"strings"
 
 	"github.com/hibiken/asynq"
@@ -44,10 +46,17 @@ func (w *Worker) prepare(ctx context.Context, b store.BatchRef) (*mail.Prepared,
 	return nil, audience{}, fmt.Errorf("unknown delivery kind %q: %w", b.Kind, asynq.SkipRetry)
 }
 
+// errPostFailed marks a post that cannot be rendered: it is failed, nothing
+// of it is sent, and trying again will not help.
+var errPostFailed = errors.New("the post cannot be rendered")
+
 func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared, error) {
 	post, err := w.DB.Post(ctx, postID)
 	if err != nil {
 		return nil, err
+	}
+	if post.State == store.PostFailed { // fail what was queued since, once more
+		return nil, w.failPost(ctx, post, errPostFailed)
 	}
 	unsubscribe := w.Links.URL(links.Unsubscribe, marketingPlaceholders[0])
 	r, err := w.Templates.Post(templates.PostEmail{
@@ -58,14 +67,56 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 		TimeZone:    w.Practice.TimeZone,
 		ContentHTML: template.HTML(post.Content), // sanitised by feeds when it was stored
 		Summary:     post.Summary,
-		PostURL:     post.URL,
+		PostURL:     blogLink(post.URL),
 		Full:        post.Content != "",
 		Footer:      w.marketingFooter(unsubscribe),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("render post %d: %w", postID, err)
+	var p *mail.Prepared
+	if err == nil {
+		p, err = mail.Prepare(w.content(r, unsubscribe), marketingPlaceholders)
 	}
-	return mail.Prepare(w.content(r, unsubscribe), marketingPlaceholders)
+	if err != nil {
+		return nil, w.failPost(ctx, post, err)
+	}
+	return p, nil
+}
+
+// failPost records that post cannot be rendered, and why: the post is
+// failed and so is each of its deliveries still queued. The first time, it
+// logs the reason as an error. It returns errPostFailed, which tells asynq
+// not to retry, or the error that kept it from recording (which may pass).
+func (w *Worker) failPost(ctx context.Context, post *store.Post, cause error) error {
+	moved, err := w.DB.FailPost(ctx, post.ID, cause.Error())
+	if err != nil {
+		return err
+	}
+	if moved {
+		w.Log.Error("post_failed", "post_id", post.ID, "title", post.Title, "error", cause.Error())
+	}
+	return fmt.Errorf("post %d: %w: %w", post.ID, errPostFailed, asynq.SkipRetry)
+}
+
+// renderable renders a post before its deliveries are written, so that a
+// post that cannot be rendered fails before anyone is queued for it. The
+// message is kept for the post's sends.
+func (w *Worker) renderable(ctx context.Context, postID int64) (bool, error) {
+	_, _, err := w.prepare(ctx, store.BatchRef{Kind: store.KindPost, SourceID: postID})
+	if errors.Is(err, errPostFailed) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// blogLink is link if a reader can follow it to the blog: an absolute http
+// or https URL. Anything else (none, javascript:, a relative path) is ""
+// and the email goes without its "Read on the blog" button.
+func blogLink(link string) string {
+	link = strings.TrimSpace(link)
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return link
 }
 
 func (w *Worker) marketingFooter(unsubscribeURL string) templates.Footer {

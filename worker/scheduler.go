@@ -80,7 +80,7 @@ func (s *Scheduler) hold(ctx context.Context, me string) bool {
 	if err != nil {
 		// Once per outage, not once a tick: Redis down for an hour is one line.
 		if ctx.Err() == nil && err.Error() != s.lockErr {
-			s.W.Log.Warn("scheduler_lock_failed", "error", err, "retry_every", s.Tick)
+			s.W.Log.Warn("scheduler_lock_failed", "error", err, "retry_every", s.Tick.String())
 		}
 		s.lockErr = err.Error()
 		return false

@@ -44,7 +44,8 @@ var commands = []command{
 	{"scheduler", "", "only the scheduler (one may run; a second stands by)", cmdScheduler},
 	{"migrate", "", "apply database migrations and exit", cmdMigrate},
 	{"poll", "[--feed NAME] [--approve]", "poll feeds now and say what is new; --approve releases held posts", cmdPoll},
-	{"status", "[--json]", "subscribers, posts, deliveries, queues and feeds at a glance", cmdStatus},
+	{"status", "[--json] [--failures]", "subscribers, posts, deliveries, queues and feeds at a glance; --failures lists failed deliveries", cmdStatus},
+	{"check", "", "check the database, Redis, SMTP (connect, TLS, login, MAIL FROM; sends nothing) and each feed", cmdCheck},
 	{"subscribers", "add|import|list|export …", "manage subscribers", cmdSubscribers},
 	{"version", "", "print the version, the Go version and the source revision", cmdVersion},
 }

@@ -24,13 +24,19 @@ var localRedis = "127.0.0.1:6379"
 // openRedis connects to redis.url; without one, to a Redis on 127.0.0.1:6379
 // if it answers; else to a private redis-server started as a child, keeping
 // its data (append-only file) in redis/ beside the outbox (data/redis by default).
-func (a *App) openRedis(ctx context.Context) error {
+func (a *App) openRedis(ctx context.Context) error { return a.connectRedis(ctx, true) }
+
+// connectRedis is openRedis; a read-only command (status, check) passes
+// start false, and starts no Redis of its own.
+func (a *App) connectRedis(ctx context.Context, start bool) error {
 	url := a.Config.Redis.URL
 	switch {
 	case url != "":
 		a.redisDesc = redactURL(url)
 	case answers(localRedis):
 		url, a.redisDesc = "redis://"+localRedis+"/0", "redis://"+localRedis+" (found running)"
+	case !start:
+		return fmt.Errorf("redis.url is empty and no Redis answers on %s (run starts its own redis-server)", localRedis)
 	default:
 		child, err := startRedisChild(ctx, filepath.Join(a.dataDir(), "redis"))
 		if err != nil {

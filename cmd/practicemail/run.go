@@ -54,6 +54,9 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 		return err
 	}
 	defer a.Close()
+	checkCtx, stopChecks := context.WithCancel(ctx) // as `practicemail check`, warnings only
+	checked := m.checkAtStart(checkCtx, a)
+	defer func() { stopChecks(); <-checked }()
 
 	var httpSrv *web.Server
 	if r.web {

@@ -13,13 +13,20 @@ import (
 	"github.com/practicemail/practicemail/worker"
 )
 
-// statusReport is what `status` prints; with --json, its fields as they are.
+// failuresShown caps the failed deliveries `status --failures` lists.
+const failuresShown = 1000
+
+// statusReport is what `status` prints; with --json, its fields as they are,
+// every time in the practice's time zone.
 type statusReport struct {
+	TimeZone string `json:"time_zone"` // of every time in the report
 	*store.Counts
-	Sending []store.PostProgress `json:"sending"` // posts still on their way
-	Queues  map[string]queueSize `json:"queues,omitempty"`
-	Redis   string               `json:"redis_error,omitempty"`
-	Feeds   []feedStatus         `json:"feeds"`
+	Sending     []store.PostProgress `json:"sending"`      // posts still on their way
+	FailedPosts []store.FailedPost   `json:"failed_posts"` // posts that could not be rendered
+	Failures    []store.Failure      `json:"failures,omitempty"`
+	Queues      map[string]queueSize `json:"queues,omitempty"`
+	Redis       string               `json:"redis_error,omitempty"`
+	Feeds       []feedStatus         `json:"feeds"`
 }
 
 type queueSize struct {
@@ -38,44 +45,86 @@ type feedStatus struct {
 	NextPollAt time.Time `json:"next_poll_at,omitzero"`
 }
 
+// cmdStatus reads; it starts no server (not even a Redis of its own) and
+// sends nothing.
 func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
+	failures := fs.Bool("failures", false, fmt.Sprintf("list failed deliveries with their replies (the latest %d)", failuresShown))
 	a, _, err := m.parseAndOpen(ctx, fs, args, needs{}, "")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	rep := statusReport{}
-	if rep.Counts, err = a.DB.Counts(ctx); err != nil {
-		return err
-	}
-	if rep.Sending, err = a.DB.Sending(ctx); err != nil {
-		return err
-	}
-	if rep.Sending == nil {
-		rep.Sending = []store.PostProgress{} // [] in JSON, not null
-	}
-	feeds, err := a.DB.Feeds(ctx)
+	rep, err := readStatus(ctx, a, *failures)
 	if err != nil {
 		return err
-	}
-	for _, f := range feeds {
-		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, f.URL, f.Enabled, f.PolledAt, f.LastOKAt, f.LastStatus,
-			f.LastError, f.Failures, f.NextPollAt})
-	}
-	// Queue sizes are a bonus: status still answers when Redis is down.
-	if err := a.openRedis(ctx); err != nil {
-		rep.Redis = err.Error()
-	} else {
-		rep.Queues = queueSizes(a)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printStatus(m.Stdout, rep)
+	printStatus(m.Stdout, rep, *failures)
 	return nil
+}
+
+// readStatus gathers the report, its times in the practice's time zone.
+func readStatus(ctx context.Context, a *App, failures bool) (statusReport, error) {
+	loc := a.Config.Practice.Location
+	rep := statusReport{TimeZone: loc.String()}
+	var err error
+	if rep.Counts, err = a.DB.Counts(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Sending, err = a.DB.Sending(ctx); err != nil {
+		return rep, err
+	}
+	if rep.FailedPosts, err = a.DB.FailedPosts(ctx); err != nil {
+		return rep, err
+	}
+	for i := range rep.FailedPosts {
+		rep.FailedPosts[i].At = rep.FailedPosts[i].At.In(loc)
+	}
+	if failures {
+		if rep.Failures, err = a.DB.Failures(ctx, failuresShown); err != nil {
+			return rep, err
+		}
+		for i := range rep.Failures {
+			rep.Failures[i].At = inZone(rep.Failures[i].At, loc)
+		}
+	}
+	// [] in JSON, not null
+	rep.Sending, rep.FailedPosts = nonNil(rep.Sending), nonNil(rep.FailedPosts)
+	feeds, err := a.DB.Feeds(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, f := range feeds {
+		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, f.URL, f.Enabled, inZone(f.PolledAt, loc),
+			inZone(f.LastOKAt, loc), f.LastStatus, f.LastError, f.Failures, inZone(f.NextPollAt, loc)})
+	}
+	// Queue sizes are a bonus: status still answers when Redis is down.
+	if err := a.connectRedis(ctx, false); err != nil {
+		rep.Redis = err.Error()
+	} else {
+		rep.Queues = queueSizes(a)
+	}
+	return rep, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// inZone is t in loc, and the zero time as it is.
+func inZone(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(loc)
 }
 
 func queueSizes(a *App) map[string]queueSize {
@@ -90,13 +139,67 @@ func queueSizes(a *App) map[string]queueSize {
 	return out
 }
 
-func printStatus(w io.Writer, r statusReport) {
+// postStates are the states of a post, in the order status prints them.
+var postStates = []string{store.PostNew, store.PostHeld, store.PostSending, store.PostSent, store.PostFailed,
+	store.PostBaseline, store.PostSkipped}
+
+func printStatus(w io.Writer, r statusReport, failures bool) {
+	fmt.Fprintln(w, "times in "+r.TimeZone)
 	fmt.Fprintln(w, "subscribers: "+byState(r.Subscribers, "active", "pending", "unsubscribed", "bounced", "complained"))
-	fmt.Fprintln(w, "posts:       "+byState(r.Posts, "new", "held", "sending", "sent", "baseline", "skipped"))
+	fmt.Fprintln(w, "posts:       "+byState(r.Posts, postStates...))
 	fmt.Fprintln(w, "deliveries:  "+byState(r.Deliveries, "queued", "sending", "sent", "failed", "suppressed"))
 	for _, p := range r.Sending {
 		fmt.Fprintln(w, "sending:     "+progressLine(p))
 	}
+	for _, p := range r.FailedPosts {
+		fmt.Fprintf(w, "failed:      post %d %q could not be rendered (%s): %s\n", p.PostID, p.Title, stamp(p.At), p.Reason)
+	}
+	printFailures(w, r, failures)
+	printQueues(w, r)
+	for _, f := range r.Feeds {
+		state := "never polled"
+		switch {
+		case !f.Enabled:
+			state = "not polled: not in the configuration the scheduler last started with"
+		case f.LastError != "":
+			state = fmt.Sprintf("FAILING (%d in a row): %s", f.Failures, f.LastError)
+		case !f.PolledAt.IsZero():
+			state = fmt.Sprintf("ok at %s: %s", stamp(f.PolledAt), f.Result)
+		}
+		fmt.Fprintf(w, "feed %s (%s): %s\n", f.Name, f.URL, state)
+		if f.Enabled && !f.NextPollAt.IsZero() {
+			fmt.Fprintf(w, "  next poll %s\n", stamp(f.NextPollAt))
+		}
+	}
+}
+
+// printFailures lists the failed deliveries, or says how to see them.
+func printFailures(w io.Writer, r statusReport, failures bool) {
+	failed := r.Deliveries[store.DeliveryFailed]
+	if !failures {
+		if failed > 0 {
+			fmt.Fprintf(w, "failures:    %d deliveries failed for good: practicemail status --failures lists them\n", failed)
+		}
+		return
+	}
+	if failed == 0 {
+		fmt.Fprintln(w, "failures:    none")
+		return
+	}
+	fmt.Fprintln(w, "failures (latest first):")
+	for _, f := range r.Failures {
+		when := "time not recorded"
+		if !f.At.IsZero() {
+			when = stamp(f.At)
+		}
+		fmt.Fprintf(w, "  %s  %s  %s %d %q: %s (attempts: %d)\n", when, f.Recipient, f.Kind, f.SourceID, f.Title, f.Reply, f.Attempts)
+	}
+	if more := failed - int64(len(r.Failures)); more > 0 {
+		fmt.Fprintf(w, "  … and %d more\n", more)
+	}
+}
+
+func printQueues(w io.Writer, r statusReport) {
 	if r.Redis != "" {
 		fmt.Fprintln(w, "queues:      unknown: "+r.Redis)
 	}
@@ -110,22 +213,11 @@ func printStatus(w io.Writer, r statusReport) {
 		fmt.Fprintf(w, "queue %-7s pending %d, active %d, scheduled %d, retry %d, archived %d\n",
 			q+":", s.Pending, s.Active, s.Scheduled, s.Retry, s.Archived)
 	}
-	for _, f := range r.Feeds {
-		state := "never polled"
-		switch {
-		case !f.Enabled:
-			state = "not polled: not in the configuration the scheduler last started with"
-		case f.LastError != "":
-			state = fmt.Sprintf("FAILING (%d in a row): %s", f.Failures, f.LastError)
-		case !f.PolledAt.IsZero():
-			state = fmt.Sprintf("ok at %s: %s", f.PolledAt.Local().Format("2006-01-02 15:04"), f.Result)
-		}
-		fmt.Fprintf(w, "feed %s (%s): %s\n", f.Name, f.URL, state)
-		if f.Enabled && !f.NextPollAt.IsZero() {
-			fmt.Fprintf(w, "  next poll %s\n", f.NextPollAt.Local().Format("2006-01-02 15:04:05"))
-		}
-	}
 }
+
+// stamp is how status prints a time: already in the practice's zone, and
+// labelled with it.
+func stamp(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
 
 // byState prints counts in a fixed order, then any other states.
 func byState(m map[string]int64, order ...string) string {

@@ -8,14 +8,17 @@ import (
 	"time"
 )
 
-// Post states.
+// Post states, as stored. Counts reports a post stored as sent as sending
+// while any of its deliveries is still queued: to the user, sent means that
+// every delivery is final (sent, failed or suppressed).
 const (
 	PostBaseline = "baseline" // already on the blog at the first poll: never sent
 	PostNew      = "new"      // to be sent
 	PostHeld     = "held"     // waiting for `poll --approve`
-	PostSending  = "sending"  // fan-out under way
-	PostSent     = "sent"     // every recipient is in the ledger
+	PostSending  = "sending"  // its recipients are being written to the ledger
+	PostSent     = "sent"     // every recipient is in the ledger; sent once each delivery is final
 	PostSkipped  = "skipped"  // decided against
+	PostFailed   = "failed"   // cannot be rendered; the reason is kept, and nothing of it is sent
 )
 
 // Post is one item of a feed.
@@ -200,4 +203,37 @@ func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// FailPost marks a post that cannot be rendered as failed with reason, and
+// fails each of its deliveries still queued with the post's reason, so none
+// sits in the queue for ever. It may be called again for a failed post: it
+// keeps the first reason, fails deliveries written since, and reports false.
+// It reports true only when it moved the post to failed.
+func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, error) {
+	var moved bool
+	err := db.tx(ctx, func(tx *Tx) error {
+		if err := tx.fold(ctx); err != nil { // outcomes already written stand
+			return err
+		}
+		now := db.nowMS()
+		res, err := tx.exec(ctx, `UPDATE posts SET state = ?, failure = ?, updated_at = ?
+			WHERE id = ? AND state <> ?`, PostFailed, reason, now, id, PostFailed)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		moved = n == 1
+		_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
+			last_reply = (SELECT 'not sent: the post could not be rendered: ' || failure FROM posts WHERE id = ?)
+			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, KindPost, id)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("fail post %d: %w", id, err)
+	}
+	return moved, nil
 }

@@ -253,7 +253,7 @@ func (db *DB) appendChunk(ctx context.Context, chunk []*Recording) ([]bool, erro
 // journal.go). Prepared once, one of them runs once per message.
 const (
 	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
-	next_attempt_at = ?, attempts = attempts + 1
+	done_at = ?, next_attempt_at = ?, attempts = attempts + 1
 	WHERE id = ? AND state = 'queued' AND EXISTS (SELECT 1 FROM batch_leases l
 		WHERE l.kind = deliveries.kind AND l.source_id = deliveries.source_id AND l.batch = deliveries.batch AND l.owner = ?)`
 	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
@@ -278,11 +278,14 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 
 // recordWith writes one outcome with the prepared recordUpdate.
 func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
-	var sentAt sql.NullInt64
-	if o.State == DeliverySent {
-		sentAt = sql.NullInt64{Int64: now, Valid: true}
+	var sentAt, doneAt sql.NullInt64
+	if o.State != DeliveryQueued { // final
+		doneAt = sql.NullInt64{Int64: now, Valid: true}
 	}
-	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	if o.State == DeliverySent {
+		sentAt = doneAt
+	}
+	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, doneAt, o.Next.UnixMilli(), o.ID, owner)
 	if err != nil {
 		return false, err
 	}

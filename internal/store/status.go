@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 )
 
 // Counts is the whole database summarised for `status`.
@@ -22,7 +24,7 @@ func (db *DB) Counts(ctx context.Context) (*Counts, error) {
 	if c.Subscribers, err = db.countBy(ctx, "subscribers", "status"); err != nil {
 		return nil, err
 	}
-	if c.Posts, err = db.countBy(ctx, "posts", "state"); err != nil {
+	if c.Posts, err = db.countPosts(ctx); err != nil {
 		return nil, err
 	}
 	if c.Deliveries, err = db.countBy(ctx, "deliveries", "state"); err != nil {
@@ -58,6 +60,29 @@ func (db *DB) countBy(ctx context.Context, table, col string) (map[string]int64,
 			return nil, err
 		}
 		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// countPosts counts posts by the state a user means: a post is sent once
+// every delivery of it is final, and sending until then. The IN clause uses
+// the partial index of open deliveries.
+func (db *DB) countPosts(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.query(ctx, `SELECT CASE WHEN state = ? AND id IN (SELECT source_id FROM deliveries
+			WHERE state IN ('queued', 'sending') AND kind = ?) THEN ? ELSE state END AS s, COUNT(*)
+		FROM posts GROUP BY 1`, PostSent, KindPost, PostSending)
+	if err != nil {
+		return nil, fmt.Errorf("count posts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64)
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count posts: %w", err)
+		}
+		out[k] += n
 	}
 	return out, rows.Err()
 }
@@ -118,6 +143,74 @@ func (db *DB) Sending(ctx context.Context) ([]PostProgress, error) {
 		case DeliveryQueued, DeliverySending:
 			p.ToGo += n
 		}
+	}
+	return out, rows.Err()
+}
+
+// FailedPost is a post that could not be rendered, and why.
+type FailedPost struct {
+	PostID int64     `json:"post_id"`
+	Title  string    `json:"title"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// FailedPosts lists the posts that could not be rendered, newest first.
+func (db *DB) FailedPosts(ctx context.Context) ([]FailedPost, error) {
+	rows, err := db.query(ctx, `SELECT id, title, failure, updated_at FROM posts WHERE state = ?
+		ORDER BY updated_at DESC, id DESC`, PostFailed)
+	if err != nil {
+		return nil, fmt.Errorf("failed posts: %w", err)
+	}
+	defer rows.Close()
+	var out []FailedPost
+	for rows.Next() {
+		var p FailedPost
+		var at int64
+		if err := rows.Scan(&p.PostID, &p.Title, &p.Reason, &at); err != nil {
+			return nil, fmt.Errorf("failed posts: %w", err)
+		}
+		p.At = time.UnixMilli(at).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Failure is one delivery that failed for good, with the reply that said so.
+type Failure struct {
+	DeliveryID int64     `json:"delivery_id"`
+	Kind       string    `json:"kind"`
+	SourceID   int64     `json:"source_id"`
+	Title      string    `json:"title"` // the post's
+	Recipient  string    `json:"recipient"`
+	At         time.Time `json:"at,omitzero"` // zero for a failure recorded before failure times were
+	Attempts   int       `json:"attempts"`
+	Reply      string    `json:"reply"`
+}
+
+// Failures lists up to limit failed deliveries, the latest first.
+func (db *DB) Failures(ctx context.Context, limit int) ([]Failure, error) {
+	if err := db.foldOutcomes(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, `SELECT d.id, d.kind, d.source_id, COALESCE(p.title, ''), d.recipient, d.done_at,
+			d.attempts, d.last_reply
+		FROM deliveries d LEFT JOIN posts p ON d.kind = ? AND p.id = d.source_id
+		WHERE d.state = ? ORDER BY COALESCE(d.done_at, 0) DESC, d.id DESC LIMIT ?`, KindPost, DeliveryFailed, limit)
+	if err != nil {
+		return nil, fmt.Errorf("failed deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Failure
+	for rows.Next() {
+		var f Failure
+		var at sql.NullInt64
+		if err := rows.Scan(&f.DeliveryID, &f.Kind, &f.SourceID, &f.Title, &f.Recipient, &at,
+			&f.Attempts, &f.Reply); err != nil {
+			return nil, fmt.Errorf("failed deliveries: %w", err)
+		}
+		f.At = fromMS(at)
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }
