@@ -193,9 +193,11 @@ func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r 
 }
 
 // deliver runs one mail transaction on cn, dialling first if needed. A
-// connection that was already open may have been dropped by the server while
-// idle; if it breaks before the message could have been accepted, the
-// transaction is tried once more on a fresh connection.
+// connection that was already open may have been closed by the server while
+// idle: it breaks (EOF, reset) or answers 421 before the message could have
+// been accepted. Then the transaction is tried once more on a fresh
+// connection, so an idle timeout costs a dial, not a message, and is not
+// taken for the server refusing mail.
 func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []byte, gate Gate) (string, error) {
 	for attempt := 0; ; attempt++ {
 		reused := cn.c != nil
@@ -209,12 +211,17 @@ func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []by
 			return reply, nil
 		}
 		var se *SendError
-		if errors.As(err, &se) && se.Code == 0 && !cn.maybeSent && reused && attempt == 0 && ctx.Err() == nil {
+		if errors.As(err, &se) && closedWhileIdle(se) && !cn.maybeSent && reused && attempt == 0 && ctx.Err() == nil {
 			continue
 		}
 		return "", err
 	}
 }
+
+// closedWhileIdle reports whether se is what a connection the server closed
+// while it was idle gives: no reply at all, or 421 (RFC 5321 4.5.3.2.7:
+// the server closing the channel, e.g. after its idle timeout).
+func closedWhileIdle(se *SendError) bool { return se.Code == 0 || se.Code == 421 }
 
 // render writes the message for r into dst as SMTP DATA content,
 // dot-stuffed and terminated, signed when sign is set. Unsigned, the
