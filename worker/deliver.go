@@ -298,7 +298,7 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 // RetryBase and RetryMax. Every batch of the process shares the outage, so
 // an hour-long one costs a few tries an hour, not one per batch per minute.
 func (w *Worker) outageBackoff() time.Duration {
-	now := time.Now().UnixNano()
+	now := w.DB.Now().UnixNano()
 	w.outageSince.CompareAndSwap(0, now)
 	down := time.Duration(now - w.outageSince.Load())
 	return min(max(down/2, w.Options.RetryBase), w.Options.RetryMax)
