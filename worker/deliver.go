@@ -56,6 +56,11 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		stop()
 		// Whatever was not sent goes back, also when we are shutting down.
 		next := time.Time{}
+		if s.sent > 0 {
+			// The server took messages: whatever failed after, it is not
+			// an outage that has lasted since before them.
+			w.outageSince.Store(0)
+		}
 		if s.connDown != nil {
 			wait := w.outageBackoff()
 			next = w.DB.Now().Add(wait)
@@ -65,8 +70,6 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 			}
 			w.Log.Warn(msg, "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 				"error", s.connDown.Error(), "retry_in", wait.String())
-		} else if s.sent > 0 {
-			w.outageSince.Store(0)
 		}
 		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), b, owner, next); err != nil {
 			return err
