@@ -64,11 +64,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		if s.connDown != nil {
 			wait := w.outageBackoff()
 			next = w.DB.Now().Add(wait)
-			msg := "mail_server_unreachable"
-			if s.connDown.Code != 0 {
-				msg = "mail_server_refusing"
-			}
-			w.Log.Warn(msg, "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
+			w.Log.Warn(outageLabel(s.connDown), "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 				"error", s.connDown.Error(), "retry_in", wait.String())
 		}
 		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), b, owner, next); err != nil {
@@ -294,6 +290,20 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	}
 	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
+}
+
+// outageLabel names what failed when the server takes nothing now: our
+// TLS or our login (a setup problem), the server refusing, or no answer.
+func outageLabel(se *mail.SendError) string {
+	switch {
+	case se.TLSFailed():
+		return "mail_tls_failed"
+	case se.AuthFailed():
+		return "mail_auth_failed"
+	case se.Code != 0:
+		return "mail_server_refusing"
+	}
+	return "mail_server_unreachable"
 }
 
 // outageBackoff is how long to wait after the mail server could not be

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +108,63 @@ func TestOutageBackoffResetsAfterASuccess(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s got %d messages", to, n)
 		}
+	}
+}
+
+// logRecords keeps the messages logged through it.
+type logRecords struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+
+// count is how many times msg was logged.
+func (l *logRecords) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
+}
+
+// A mail server that cannot be used is logged for what failed: a TLS
+// mismatch or a refused login is our setup, not an unreachable server.
+func TestOutageLogSaysWhatFailed(t *testing.T) {
+	for _, tt := range []struct {
+		err  *mail.SendError
+		want string
+	}{
+		{&mail.SendError{Stage: "connect", Cause: mail.CauseTLS, Temporary: true, Err: errors.New("no STARTTLS")}, "mail_tls_failed"},
+		{&mail.SendError{Stage: "connect", Code: 535, Cause: mail.CauseAuth, Temporary: true, Err: errors.New("535")}, "mail_auth_failed"},
+		{&mail.SendError{Stage: "mail", Code: 550, Temporary: true, Err: errors.New("550")}, "mail_server_refusing"},
+		{&mail.SendError{Stage: "connect", Temporary: true, Err: errors.New("connection refused")}, "mail_server_unreachable"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			db := storetest.Open(t, "sqlite")
+			b := batchOf20(t, db)
+			w := testWorker(t, db, testQueue(t), "a", &sendLog{}, nil)
+			logs := &logRecords{}
+			w.Log = slog.New(logs)
+			w.Mail = &refusingSender{err: tt.err}
+			if err := w.handleDeliver(context.Background(), deliverTask(b)); err != nil {
+				t.Fatal(err)
+			}
+			if logs.count(tt.want) != 1 {
+				t.Errorf("logged %v, want one %s", logs.msgs, tt.want)
+			}
+		})
 	}
 }
