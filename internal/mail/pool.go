@@ -34,7 +34,8 @@ var authPreference = []gomail.SMTPAuthType{
 type Pool struct {
 	tlsConf *tls.Config
 	smtps   bool
-	timeout time.Duration
+	timeout time.Duration // connecting and QUIT (Options.Timeout)
+	times   timeouts      // within a transaction
 	sign    *signer
 	limiter *Limiter
 
@@ -47,7 +48,8 @@ type Pool struct {
 
 func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
 	p := &Pool{
-		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign, limiter: o.Limiter,
+		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign,
+		times: timeouts{command: o.CommandTimeout, dataEnd: o.DataTimeout}, limiter: o.Limiter,
 		slots: make(chan *conn, o.Connections), size: o.Connections, done: make(chan struct{}),
 	}
 	p.tlsConf = o.TLSConfig
@@ -206,7 +208,7 @@ func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []by
 				return "", err
 			}
 		}
-		reply, err := cn.transact(ctx, p.timeout, from, to, data, gate)
+		reply, err := cn.transact(ctx, p.times, from, to, data, gate)
 		if err == nil {
 			return reply, nil
 		}

@@ -5,6 +5,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/practicemail/practicemail/internal/mail/mailtest"
 )
 
 // TestPoolRedialsAfterIdle421: a server that closes idle connections
@@ -45,4 +49,30 @@ func TestPoolRedialsAfterIdle421(t *testing.T) {
 			t.Errorf("%d connections, want one a message: the server closed each after one", srv.Accepted())
 		}
 	})
+}
+
+// TestPoolWaitsForASlowFinalReply: the connect timeout (smtp.timeout) does
+// not bound the server's decision on a message. A server that takes longer
+// than it to answer the final dot (RFC 5321 allows it ten minutes) gets its
+// answer heard, so the message is not reported failed, to be sent again.
+func TestPoolWaitsForASlowFinalReply(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	const connect = 300 * time.Millisecond
+	srv.SetDataHook(func([]string) *smtp.SMTPError {
+		time.Sleep(3 * connect) // the server deciding, slowly
+		return nil
+	})
+	s, err := Open(context.Background(), Options{URL: srv.URL, TLS: TLSNone, Connections: 1, Timeout: connect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 2 {
+		if err := returns(t, func() error { return sendTo(context.Background(), s.(*Pool), i) }); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	if srv.Count() != 2 {
+		t.Errorf("accepted %d, want 2", srv.Count())
+	}
 }
