@@ -71,7 +71,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 		w.Log.Info("batch_sent", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
-			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed)
+			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed, "unknown", s.unknown)
 		if sendErr != nil && !errors.Is(sendErr, errLeaseLost) && !errors.Is(sendErr, errStopping) {
 			return sendErr
 		}
@@ -122,7 +122,7 @@ type batchSend struct {
 	last      *store.Recording
 	lastState string
 
-	sent, retry, failed, suppressed int
+	sent, retry, failed, suppressed, unknown int
 }
 
 // eligibilityTTL is how stale the view of who may still be mailed may get.
@@ -196,7 +196,7 @@ func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 	if held {
 		release = func() { <-s.w.inFlight }
 	}
-	if err != nil || s.connDown != nil {
+	if err != nil || o.ID == 0 { // not sent, or the server takes nothing now
 		if release != nil {
 			release()
 		}
@@ -277,6 +277,10 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	if se.Permanent() {
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: se.Error(), MessageID: id, Bounce: true}, nil
 	}
+	if se.MaybeDelivered {
+		s.connDown = se // the server stopped answering: the rest waits for it
+		return s.unanswered(r, id, se), nil
+	}
 	if ctx.Err() != nil {
 		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
 	}
@@ -290,6 +294,25 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	}
 	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
+}
+
+// unanswered is the outcome of a message that went out without an answer
+// to its final dot: the server may have taken it. Sent again once, it
+// may arrive twice; sent again and again, it did (a server slower than our
+// timeout got nine copies). So it goes back to the queue once, and the
+// second time its outcome is unknown, for good.
+func (s *batchSend) unanswered(r store.Claimed, id string, se *mail.SendError) store.Outcome {
+	o := store.Outcome{ID: r.ID, MessageID: id, Unanswered: true, Reply: se.Error()}
+	if r.Unanswered == 0 {
+		o.State, o.Next = store.DeliveryQueued, s.w.DB.Now() // and the outage's wait, with the rest
+		return o
+	}
+	o.State = store.DeliveryUnknown
+	o.Reply = fmt.Sprintf("sent %d times and the server answered none: it may have been delivered, so it is not sent again (%s)",
+		r.Unanswered+1, se.Error())
+	s.w.Log.Warn("mail_outcome_unknown", "kind", s.b.Kind, "source", s.b.SourceID, "batch", s.b.Batch,
+		"delivery", r.ID, "sends", r.Unanswered+1, "error", se.Error())
+	return o
 }
 
 // outageLabel names what failed when the server takes nothing now: our
@@ -327,5 +350,7 @@ func (s *batchSend) count(state string) {
 		s.failed++
 	case store.DeliverySuppressed:
 		s.suppressed++
+	case store.DeliveryUnknown:
+		s.unknown++
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,5 +167,119 @@ func TestOutageLogSaysWhatFailed(t *testing.T) {
 				t.Errorf("logged %v, want one %s", logs.msgs, tt.want)
 			}
 		})
+	}
+}
+
+// rounds runs the batch's rounds, moving the clock past each wait, until
+// none of its rows is due; at most max rounds.
+func rounds(t *testing.T, w *Worker, clock *fakeClock, b store.BatchRef, max int) {
+	t.Helper()
+	ctx := context.Background()
+	for range max {
+		if err := w.handleDeliver(ctx, deliverTask(b)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := w.DB.BatchDue(ctx, b); err != nil || !ok {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		clock.Add(time.Hour)
+	}
+	t.Fatalf("rows still queued after %d rounds", max)
+}
+
+// The case: a server that answers the final dot later than the
+// connect timeout (smtp.timeout) allows. Its answer is waited for (RFC
+// 5321 gives it ten minutes), so the first person gets one message, not
+// one a round, and everyone else gets theirs.
+func TestServerSlowerThanTheConnectTimeoutSendsEachOnce(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	clock := &fakeClock{now: time.Now()}
+	db.Now = clock.Now
+	srv := mailtest.NewServer(t)
+	const connect = 300 * time.Millisecond
+	srv.SetDataHook(func(to []string) *smtp.SMTPError {
+		if to[0] == "p0@example.com" {
+			time.Sleep(3 * connect) // deciding, slowly
+		}
+		return nil
+	})
+	b := batchOf20(t, db)
+	w := smtpWorker(t, db, srv.URL, 1, mail.Options{Timeout: connect})
+	rounds(t, w, clock, b, 5)
+	got := perRecipient(srv)
+	if len(got) != 20 || got["p0@example.com"] != 1 {
+		t.Fatalf("%d people reached, p0 got %d; want 20 and 1", len(got), got["p0@example.com"])
+	}
+	rows, err := db.Deliveries(context.Background(), b.Kind, b.SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.State != store.DeliverySent {
+			t.Errorf("%s is %s, want sent", r.Recipient, r.State)
+		}
+	}
+}
+
+// A message whose final dot goes unanswered (past the data-end timeout)
+// may have been delivered. It is sent again once; unanswered again, it is
+// recorded unknown with the reason, never sent again, and status and the
+// log say so. The rest of the batch is sent.
+func TestUnansweredTwiceIsRecordedUnknown(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	clock := &fakeClock{now: time.Now()}
+	db.Now = clock.Now
+	srv := mailtest.NewServer(t)
+	silent := make(chan struct{})
+	t.Cleanup(func() { close(silent) }) // before the server stops
+	var mu sync.Mutex
+	reached := 0 // how often the server had p0's message
+	srv.SetDataHook(func(to []string) *smtp.SMTPError {
+		if to[0] == "p0@example.com" {
+			mu.Lock()
+			reached++
+			mu.Unlock()
+			<-silent
+		}
+		return nil
+	})
+	b := batchOf20(t, db)
+	w := smtpWorker(t, db, srv.URL, 1, mail.Options{DataTimeout: 200 * time.Millisecond})
+	logs := &logRecords{}
+	w.Log = slog.New(logs)
+	rounds(t, w, clock, b, 6)
+	mu.Lock()
+	if reached != 2 {
+		t.Errorf("the server had p0's message %d times, want 2", reached)
+	}
+	mu.Unlock()
+	rows, err := db.Deliveries(context.Background(), b.Kind, b.SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		want := store.DeliverySent
+		if r.Recipient == "p0@example.com" {
+			want = store.DeliveryUnknown
+			if !strings.Contains(r.LastReply, "may have been delivered") {
+				t.Errorf("p0's reply %q does not say why", r.LastReply)
+			}
+		}
+		if r.State != want {
+			t.Errorf("%s is %s, want %s", r.Recipient, r.State, want)
+		}
+	}
+	c, err := db.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Deliveries[store.DeliveryUnknown] != 1 {
+		t.Errorf("status counts %v, want 1 unknown", c.Deliveries)
+	}
+	if logs.count("mail_outcome_unknown") != 1 {
+		t.Errorf("logged %v, want one mail_outcome_unknown", logs.msgs)
 	}
 }

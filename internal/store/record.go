@@ -253,11 +253,11 @@ func (db *DB) appendChunk(ctx context.Context, chunk []*Recording) ([]bool, erro
 // journal.go). Prepared once, one of them runs once per message.
 const (
 	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
-	next_attempt_at = ?, attempts = attempts + 1
+	next_attempt_at = ?, attempts = attempts + 1 - ?, unanswered = unanswered + ?
 	WHERE id = ? AND state = 'queued' AND EXISTS (SELECT 1 FROM batch_leases l
 		WHERE l.kind = deliveries.kind AND l.source_id = deliveries.source_id AND l.batch = deliveries.batch AND l.owner = ?)`
-	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
-	SELECT d.id, ?, ?, ?, ?, ?, ? FROM deliveries d JOIN batch_leases l
+	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce, unanswered)
+	SELECT d.id, ?, ?, ?, ?, ?, ?, ? FROM deliveries d JOIN batch_leases l
 		ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
 	WHERE d.id = ? AND d.state = 'queued' AND l.owner = ?`
 )
@@ -282,7 +282,7 @@ func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) 
 	if o.State == DeliverySent {
 		sentAt = sql.NullInt64{Int64: now, Valid: true}
 	}
-	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), o.ID, owner)
+	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, o.Next.UnixMilli(), flag(o.Unanswered), flag(o.Unanswered), o.ID, owner)
 	if err != nil {
 		return false, err
 	}
