@@ -100,9 +100,14 @@ type Worker struct {
 	prepared    preparedCache
 	outageSince atomic.Int64  // unix ns when the mail server stopped answering; 0 when it answers
 	inFlight    chan struct{} // slots for sent-but-unrecorded messages (Options.InFlight)
-	stopping    chan struct{} // closed by Stop: start no more messages
-	stopOnce    sync.Once
-	running     sync.WaitGroup // handlers under way, for Wait
+	ledger      *ledgerGuard  // stops every sender while outcomes cannot be written
+	// onWritten and onWrittenFree are handed to the recorder with each
+	// outcome (store.DB.RecordAsync); onWrittenFree also frees the
+	// outcome's in-flight slot. Made once, not per message.
+	onWritten, onWrittenFree func(*store.Recording)
+	stopping                 chan struct{} // closed by Stop: start no more messages
+	stopOnce                 sync.Once
+	running                  sync.WaitGroup // handlers under way, for Wait
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
@@ -110,8 +115,15 @@ type Worker struct {
 // New returns a Worker; fill the exported fields it leaves nil before use.
 func New(o Options) *Worker {
 	o = o.withDefaults()
-	return &Worker{Options: o, identity: process, Log: slog.Default(),
+	w := &Worker{Options: o, identity: process, Log: slog.Default(),
 		inFlight: make(chan struct{}, o.InFlight), stopping: make(chan struct{})}
+	w.ledger = &ledgerGuard{w: w}
+	w.onWritten = w.ledger.written
+	w.onWrittenFree = func(r *store.Recording) {
+		w.ledger.written(r) // before the slot is free: see ledgerGuard.failed
+		<-w.inFlight
+	}
+	return w
 }
 
 // Stop asks the handlers to start no more messages: each finishes the one it
