@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/hibiken/asynq"
 
 	"github.com/practicemail/practicemail/internal/mail"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
@@ -198,5 +200,36 @@ func TestFailedOutcomeWriteStopsEverySender(t *testing.T) {
 	if logs.count("outcome_writes_failing") != 1 || logs.count("outcome_writes_recovered") != 1 {
 		t.Errorf("logged %d outcome_writes_failing and %d outcome_writes_recovered, want one each",
 			logs.count("outcome_writes_failing"), logs.count("outcome_writes_recovered"))
+	}
+}
+
+// Wait with a handler that outlasts it returns false and leaves nothing
+// running behind: before, each timed-out Wait left a goroutine waiting
+// for the handler.
+func TestWaitLeavesNoGoroutineBehind(t *testing.T) {
+	w := New(Options{})
+	release, started := make(chan struct{}), make(chan struct{})
+	h := w.tracked(func(context.Context, *asynq.Task) error {
+		close(started)
+		<-release
+		return nil
+	})
+	finished := make(chan struct{})
+	go func() { _ = h(context.Background(), nil); close(finished) }()
+	<-started
+	before := runtime.NumGoroutine()
+	const waits = 20
+	for range waits {
+		if w.Wait(time.Millisecond) {
+			t.Fatal("Wait reported the handlers done while one runs")
+		}
+	}
+	if after := runtime.NumGoroutine(); after-before >= waits/2 {
+		t.Errorf("%d goroutines before %d timed-out Waits, %d after", before, waits, after)
+	}
+	close(release)
+	<-finished
+	if !w.Wait(patience) {
+		t.Fatal("Wait after the handler returned: false")
 	}
 }
