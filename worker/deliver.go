@@ -33,8 +33,14 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	// While outcomes cannot be written, claim nothing: the rows would be
+	// sent and not recorded.
+	if err := w.ledger.wait(ctx, w.stopping); err != nil {
+		return err
+	}
 	owner := w.identity.owner()
 	l := newLease(w.DB, b, owner, w.Options.Lease)
+	l.quiet = w.ledger.down.Load // one outage, logged once
 	if w.renewHook != nil {
 		l.renew = w.renewHook
 	}
@@ -49,30 +55,35 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		s := &batchSend{w: w, b: b, owner: owner, lease: l, msg: msg, aud: aud, from: w.fromAddress()}
 		sendErr := s.run(ctx, rows)
 		// The last outcome must be written before the lease is released:
-		// the release would otherwise return its row to the queue.
-		if err := s.settle(); err != nil && sendErr == nil {
-			sendErr = err
+		// the release would otherwise return its row to the queue. If it
+		// failed, the guard writes it under this lease once it can.
+		if err := s.settle(); err != nil {
+			if errors.Is(err, errLedgerDown) {
+				err = w.ledger.wait(ctx, w.stopping)
+			}
+			if err != nil && sendErr == nil {
+				sendErr = err
+			}
 		}
 		stop()
 		// Whatever was not sent goes back, also when we are shutting down.
 		next := time.Time{}
+		if s.sent > 0 {
+			// The server took messages: whatever failed after, it is not
+			// an outage that has lasted since before them.
+			w.outageSince.Store(0)
+		}
 		if s.connDown != nil {
 			wait := w.outageBackoff()
 			next = w.DB.Now().Add(wait)
-			msg := "mail_server_unreachable"
-			if s.connDown.Code != 0 {
-				msg = "mail_server_refusing"
-			}
-			w.Log.Warn(msg, "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
+			w.Log.Warn(outageLabel(s.connDown), "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 				"error", s.connDown.Error(), "retry_in", wait.String())
-		} else if s.sent > 0 {
-			w.outageSince.Store(0)
 		}
 		if _, err := w.DB.ReleaseLease(context.WithoutCancel(ctx), b, owner, next); err != nil {
 			return err
 		}
 		w.Log.Info("batch_sent", "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
-			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed)
+			"sent", s.sent, "retry", s.retry, "failed", s.failed, "suppressed", s.suppressed, "unknown", s.unknown)
 		if sendErr != nil && !errors.Is(sendErr, errLeaseLost) && !errors.Is(sendErr, errStopping) {
 			return sendErr
 		}
@@ -123,43 +134,55 @@ type batchSend struct {
 	last      *store.Recording
 	lastState string
 
-	sent, retry, failed, suppressed int
+	sent, retry, failed, suppressed, unknown int
 }
 
 // eligibilityTTL is how stale the view of who may still be mailed may get.
 const eligibilityTTL = time.Second
 
 func (s *batchSend) run(ctx context.Context, rows []store.Claimed) error {
-	for i, r := range rows {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		select {
-		case <-s.w.stopping:
-			return errStopping // the rest go back, and the next round is scheduled
-		default:
-		}
-		if !s.lease.valid() {
-			return errLeaseLost
-		}
-		ok, err := s.isEligible(ctx, rows[i:])
-		if err != nil {
-			return err
-		}
-		if !ok {
-			o := store.Outcome{ID: r.ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
-			if err := s.record(o, nil); err != nil {
+	for i := 0; i < len(rows); {
+		err := s.next(ctx, rows[i:])
+		if errors.Is(err, errLedgerDown) {
+			// Nothing more goes out until outcomes can be written again;
+			// then this row, which did not go, is tried again.
+			if err := s.w.ledger.wait(ctx, s.w.stopping); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := s.sendAndRecord(ctx, r); err != nil || s.connDown != nil {
+		if err != nil || s.connDown != nil {
 			// After a connection failure the row goes back with the rest,
 			// its attempt not counted, so an outage fails nobody.
 			return err
 		}
+		i++
 	}
 	return nil
+}
+
+// next sends rows[0], or records that its recipient left.
+func (s *batchSend) next(ctx context.Context, rows []store.Claimed) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-s.w.stopping:
+		return errStopping // the rest go back, and the next round is scheduled
+	default:
+	}
+	if !s.lease.valid() {
+		return errLeaseLost
+	}
+	ok, err := s.isEligible(ctx, rows)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		o := store.Outcome{ID: rows[0].ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
+		return s.record(o, false)
+	}
+	return s.sendAndRecord(ctx, rows[0])
 }
 
 // sendAndRecord sends one row and hands its outcome to the recorder.
@@ -184,6 +207,12 @@ func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 				stopped = ctx.Err()
 			}
 		}
+		if stopped == nil && s.w.ledger.down.Load() {
+			// An outcome failed to be written: checked once the slot is
+			// ours, as the guard goes down before a failed outcome's slot
+			// is freed.
+			stopped = errLedgerDown
+		}
 		if stopped == nil && !s.lease.valid() { // the waits may have been long
 			stopped = errLeaseLost
 		}
@@ -193,29 +222,30 @@ func (s *batchSend) sendAndRecord(ctx context.Context, r store.Claimed) error {
 	if stopped != nil {
 		err = stopped // not sent
 	}
-	var release func() // frees the slot, once the outcome is written
-	if held {
-		release = func() { <-s.w.inFlight }
-	}
-	if err != nil || s.connDown != nil {
-		if release != nil {
-			release()
+	if err != nil || o.ID == 0 { // not sent, or the server takes nothing now
+		if held {
+			<-s.w.inFlight
 		}
 		return err
 	}
-	return s.record(o, release)
+	return s.record(o, held)
 }
 
 // record hands an outcome to the recorder, once the one before it is
-// written: a sender has at most one outcome outstanding. after, if set,
-// runs once it is written. The outcome is written even if the task is
-// cancelled, and only while the lease holds.
-func (s *batchSend) record(o store.Outcome, after func()) error {
+// written: a sender has at most one outcome outstanding. If holdsSlot,
+// the outcome's in-flight slot is freed once it is written. The outcome
+// is written even if the task is cancelled, and only while the lease
+// holds.
+func (s *batchSend) record(o store.Outcome, holdsSlot bool) error {
 	if err := s.settle(); err != nil {
-		if after != nil {
-			after()
+		if holdsSlot {
+			<-s.w.inFlight
 		}
 		return err
+	}
+	after := s.w.onWritten
+	if holdsSlot {
+		after = s.w.onWrittenFree
 	}
 	s.last, s.lastState = s.w.DB.RecordAsync(s.owner, o, after), o.State
 	return nil
@@ -223,7 +253,8 @@ func (s *batchSend) record(o store.Outcome, after func()) error {
 
 // settle waits until the outstanding outcome, if any, is written, and
 // counts it. It reports errLeaseLost if the lease had been lost, in which
-// case that outcome was not written.
+// case that outcome was not written, and errLedgerDown if the write
+// failed, in which case the guard has the outcome to write again.
 func (s *batchSend) settle() error {
 	if s.last == nil {
 		return nil
@@ -231,7 +262,8 @@ func (s *batchSend) settle() error {
 	held, err := s.last.Wait(context.Background())
 	s.last = nil
 	if err != nil {
-		return err
+		s.count(s.lastState) // the guard writes it
+		return downErr(err)
 	}
 	if !held {
 		return errLeaseLost
@@ -278,6 +310,10 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	if se.Permanent() {
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, Reply: se.Error(), MessageID: id, Bounce: true}, nil
 	}
+	if se.MaybeDelivered {
+		s.connDown = se // the server stopped answering: the rest waits for it
+		return s.unanswered(r, id, se), nil
+	}
 	if ctx.Err() != nil {
 		return store.Outcome{}, ctx.Err() // shutting down mid-send: the row is released untried
 	}
@@ -293,12 +329,45 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
 }
 
+// unanswered is the outcome of a message that went out without an answer
+// to its final dot: the server may have taken it. Sent again once, it
+// may arrive twice; sent again and again, it did (a server slower than our
+// timeout got nine copies). So it goes back to the queue once, and the
+// second time its outcome is unknown, for good.
+func (s *batchSend) unanswered(r store.Claimed, id string, se *mail.SendError) store.Outcome {
+	o := store.Outcome{ID: r.ID, MessageID: id, Unanswered: true, Reply: se.Error()}
+	if r.Unanswered == 0 {
+		o.State, o.Next = store.DeliveryQueued, s.w.DB.Now() // and the outage's wait, with the rest
+		return o
+	}
+	o.State = store.DeliveryUnknown
+	o.Reply = fmt.Sprintf("sent %d times and the server answered none: it may have been delivered, so it is not sent again (%s)",
+		r.Unanswered+1, se.Error())
+	s.w.Log.Warn("mail_outcome_unknown", "kind", s.b.Kind, "source", s.b.SourceID, "batch", s.b.Batch,
+		"delivery", r.ID, "sends", r.Unanswered+1, "error", se.Error())
+	return o
+}
+
+// outageLabel names what failed when the server takes nothing now: our
+// TLS or our login (a setup problem), the server refusing, or no answer.
+func outageLabel(se *mail.SendError) string {
+	switch {
+	case se.TLSFailed():
+		return "mail_tls_failed"
+	case se.AuthFailed():
+		return "mail_auth_failed"
+	case se.Code != 0:
+		return "mail_server_refusing"
+	}
+	return "mail_server_unreachable"
+}
+
 // outageBackoff is how long to wait after the mail server could not be
 // reached: half as long as it has been unreachable so far, between
 // RetryBase and RetryMax. Every batch of the process shares the outage, so
 // an hour-long one costs a few tries an hour, not one per batch per minute.
 func (w *Worker) outageBackoff() time.Duration {
-	now := time.Now().UnixNano()
+	now := w.DB.Now().UnixNano()
 	w.outageSince.CompareAndSwap(0, now)
 	down := time.Duration(now - w.outageSince.Load())
 	return min(max(down/2, w.Options.RetryBase), w.Options.RetryMax)
@@ -314,5 +383,7 @@ func (s *batchSend) count(state string) {
 		s.failed++
 	case store.DeliverySuppressed:
 		s.suppressed++
+	case store.DeliveryUnknown:
+		s.unknown++
 	}
 }

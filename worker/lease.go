@@ -18,6 +18,7 @@ type lease struct {
 	batch store.BatchRef
 	owner string
 	dur   time.Duration
+	quiet func() bool // when true, a failed renewal is not logged: its cause already was
 
 	mu       sync.Mutex
 	deadline time.Time // local: stop sending after this
@@ -65,7 +66,7 @@ func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
 			start := time.Now()
 			due, err := l.renew(ctx, l.batch, l.owner, start.Add(l.dur))
 			if err != nil {
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && (l.quiet == nil || !l.quiet()) {
 					log.Warn("lease_renew_failed", "error", err)
 				}
 				continue

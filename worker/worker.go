@@ -100,9 +100,14 @@ type Worker struct {
 	prepared    preparedCache
 	outageSince atomic.Int64  // unix ns when the mail server stopped answering; 0 when it answers
 	inFlight    chan struct{} // slots for sent-but-unrecorded messages (Options.InFlight)
-	stopping    chan struct{} // closed by Stop: start no more messages
-	stopOnce    sync.Once
-	running     sync.WaitGroup // handlers under way, for Wait
+	ledger      *ledgerGuard  // stops every sender while outcomes cannot be written
+	// onWritten and onWrittenFree are handed to the recorder with each
+	// outcome (store.DB.RecordAsync); onWrittenFree also frees the
+	// outcome's in-flight slot. Made once, not per message.
+	onWritten, onWrittenFree func(*store.Recording)
+	stopping                 chan struct{} // closed by Stop: start no more messages
+	stopOnce                 sync.Once
+	running                  handlers // handlers under way, for Wait
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
@@ -110,8 +115,15 @@ type Worker struct {
 // New returns a Worker; fill the exported fields it leaves nil before use.
 func New(o Options) *Worker {
 	o = o.withDefaults()
-	return &Worker{Options: o, identity: process, Log: slog.Default(),
+	w := &Worker{Options: o, identity: process, Log: slog.Default(),
 		inFlight: make(chan struct{}, o.InFlight), stopping: make(chan struct{})}
+	w.ledger = &ledgerGuard{w: w}
+	w.onWritten = w.ledger.written
+	w.onWrittenFree = func(r *store.Recording) {
+		w.ledger.written(r) // before the slot is free: see ledgerGuard.failed
+		<-w.inFlight
+	}
+	return w
 }
 
 // Stop asks the handlers to start no more messages: each finishes the one it
@@ -126,12 +138,16 @@ func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
 // its message's end-of-data dot still waits for the server's reply and
 // writes the outcome, and the process must not exit under it.
 func (w *Worker) Wait(timeout time.Duration) bool {
-	done := make(chan struct{})
-	go func() { w.running.Wait(); close(done) }()
-	select {
-	case <-done:
+	idle := w.running.idle()
+	if idle == nil {
 		return true
-	case <-time.After(timeout):
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-t.C:
 		return false
 	}
 }
@@ -139,10 +155,47 @@ func (w *Worker) Wait(timeout time.Duration) bool {
 // tracked counts a handler in w.running while it runs.
 func (w *Worker) tracked(h asynq.HandlerFunc) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		w.running.Add(1)
-		defer w.running.Done()
+		w.running.add()
+		defer w.running.done()
 		return h(ctx, t)
 	}
+}
+
+// handlers counts the handlers under way. Unlike a sync.WaitGroup, it
+// can be waited on with a timeout without a goroutine that outlives the
+// wait.
+type handlers struct {
+	mu      sync.Mutex
+	n       int
+	idleNow chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (h *handlers) add() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == 0 {
+		h.idleNow = make(chan struct{})
+	}
+	h.n++
+}
+
+func (h *handlers) done() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n--; h.n == 0 {
+		close(h.idleNow)
+		h.idleNow = nil
+	}
+}
+
+// idle returns a channel closed once no handler runs, or nil if none does.
+func (h *handlers) idle() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == 0 {
+		return nil
+	}
+	return h.idleNow
 }
 
 // identity names this process in lease owners: host/pid/boot, plus a nonce per

@@ -243,6 +243,9 @@ func byState(m map[string]int64, order ...string) string {
 // progressLine says how far one post's sending has come.
 func progressLine(p store.PostProgress) string {
 	rest := fmt.Sprintf("%d failed, %d suppressed, %d to go", p.Failed, p.Suppressed, p.ToGo)
+	if p.Unknown > 0 {
+		rest += fmt.Sprintf(", %d unknown (the server never answered: maybe delivered)", p.Unknown)
+	}
 	if !p.FanOutDone {
 		return fmt.Sprintf("post %d %q: writing the recipient list, %d so far: %d sent, %s",
 			p.PostID, p.Title, p.Recipients(), p.Sent, rest)

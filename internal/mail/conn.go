@@ -49,17 +49,23 @@ func (cn *conn) quit(timeout time.Duration) error {
 	return err
 }
 
+// timeouts bound the waits of a mail transaction (RFC 5321 4.5.3.2).
+type timeouts struct {
+	command time.Duration // each reply before the message, and writing it
+	dataEnd time.Duration // the reply to the final dot
+}
+
 // transact runs MAIL, RCPT, DATA and the message on the connection. A broken
 // connection is dropped; after a refusal the connection is reset and kept. A
 // gate that refuses leaves the connection mid-DATA: it is dropped, which
 // makes the server discard the message.
-func (cn *conn) transact(ctx context.Context, timeout time.Duration, from, to string, data []byte, gate Gate) (string, error) {
+func (cn *conn) transact(ctx context.Context, times timeouts, from, to string, data []byte, gate Gate) (string, error) {
 	cn.maybeSent = false
-	if err := cn.nc.SetDeadline(sendDeadline(ctx, timeout)); err != nil {
+	if err := cn.nc.SetDeadline(sendDeadline(ctx, times.command)); err != nil {
 		cn.drop()
 		return "", newSendError("mail", err)
 	}
-	w := newWatch(ctx, cn.nc, timeout)
+	w := newWatch(ctx, cn.nc, times)
 	reply, stage, err := cn.exchange(ctx, w, from, to, data, gate)
 	interrupted := w.end()
 	if err == nil {

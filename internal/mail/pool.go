@@ -34,7 +34,8 @@ var authPreference = []gomail.SMTPAuthType{
 type Pool struct {
 	tlsConf *tls.Config
 	smtps   bool
-	timeout time.Duration
+	timeout time.Duration // connecting and QUIT (Options.Timeout)
+	times   timeouts      // within a transaction
 	sign    *signer
 	limiter *Limiter
 
@@ -47,7 +48,8 @@ type Pool struct {
 
 func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
 	p := &Pool{
-		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign, limiter: o.Limiter,
+		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign,
+		times: timeouts{command: o.CommandTimeout, dataEnd: o.DataTimeout}, limiter: o.Limiter,
 		slots: make(chan *conn, o.Connections), size: o.Connections, done: make(chan struct{}),
 	}
 	p.tlsConf = o.TLSConfig
@@ -193,9 +195,11 @@ func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r 
 }
 
 // deliver runs one mail transaction on cn, dialling first if needed. A
-// connection that was already open may have been dropped by the server while
-// idle; if it breaks before the message could have been accepted, the
-// transaction is tried once more on a fresh connection.
+// connection that was already open may have been closed by the server while
+// idle: it breaks (EOF, reset) or answers 421 before the message could have
+// been accepted. Then the transaction is tried once more on a fresh
+// connection, so an idle timeout costs a dial, not a message, and is not
+// taken for the server refusing mail.
 func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []byte, gate Gate) (string, error) {
 	for attempt := 0; ; attempt++ {
 		reused := cn.c != nil
@@ -204,17 +208,22 @@ func (p *Pool) deliver(ctx context.Context, cn *conn, from, to string, data []by
 				return "", err
 			}
 		}
-		reply, err := cn.transact(ctx, p.timeout, from, to, data, gate)
+		reply, err := cn.transact(ctx, p.times, from, to, data, gate)
 		if err == nil {
 			return reply, nil
 		}
 		var se *SendError
-		if errors.As(err, &se) && se.Code == 0 && !cn.maybeSent && reused && attempt == 0 && ctx.Err() == nil {
+		if errors.As(err, &se) && closedWhileIdle(se) && !cn.maybeSent && reused && attempt == 0 && ctx.Err() == nil {
 			continue
 		}
 		return "", err
 	}
 }
+
+// closedWhileIdle reports whether se is what a connection the server closed
+// while it was idle gives: no reply at all, or 421 (RFC 5321 4.5.3.2.7:
+// the server closing the channel, e.g. after its idle timeout).
+func closedWhileIdle(se *SendError) bool { return se.Code == 0 || se.Code == 421 }
 
 // render writes the message for r into dst as SMTP DATA content,
 // dot-stuffed and terminated, signed when sign is set. Unsigned, the

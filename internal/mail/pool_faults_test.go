@@ -30,7 +30,8 @@ const patience = time.Minute
 
 func faultPool(t *testing.T, url string, conns int, timeout time.Duration) *Pool {
 	t.Helper()
-	s, err := Open(context.Background(), Options{URL: url, TLS: TLSNone, Connections: conns, Timeout: timeout})
+	s, err := Open(context.Background(), Options{URL: url, TLS: TLSNone, Connections: conns,
+		Timeout: timeout, CommandTimeout: timeout, DataTimeout: timeout})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

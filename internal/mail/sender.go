@@ -26,8 +26,8 @@ type Sender interface {
 	// Cancelling ctx stops a send until its message's end-of-data dot has
 	// gone out, and nothing is delivered. After that, only the server's
 	// reply says whether it was, and a caller that gave up on it would send
-	// the message again: so SendReply waits for that reply (within the
-	// SMTP timeout) and returns it, cancelled or not.
+	// the message again: so SendReply waits for that reply (within
+	// Options.DataTimeout) and returns it, cancelled or not.
 	SendReply(ctx context.Context, from, to string, msg *Prepared, r Recipient, gate Gate) (string, error)
 	// Close releases connections; it waits for sends in progress.
 	Close() error
@@ -70,8 +70,17 @@ type Options struct {
 	TLS string
 	// Connections is how many SMTP connections are kept open [4].
 	Connections int
-	// Timeout bounds dialing and each send on a connection [30s].
+	// Timeout bounds connecting: the dial, the greeting, EHLO, STARTTLS
+	// and AUTH, and QUIT [30s].
 	Timeout time.Duration
+	// CommandTimeout bounds the wait for each reply within a mail
+	// transaction (MAIL, RCPT, DATA) and the writing of the message
+	// [5m, RFC 5321 4.5.3.2].
+	CommandTimeout time.Duration
+	// DataTimeout bounds the wait for the reply to the message's final
+	// dot, while the server decides whether to take it [10m, RFC 5321
+	// 4.5.3.2.6]. Giving up sooner leaves the message's fate unknown.
+	DataTimeout time.Duration
 	// OutboxDir is where the outbox writes .eml files; required without URL.
 	OutboxDir string
 	// HeloName is the name given in EHLO [the host name].
@@ -116,6 +125,12 @@ func (o Options) validate() (Options, *url.URL, error) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
+	}
+	if o.CommandTimeout == 0 {
+		o.CommandTimeout = 5 * time.Minute
+	}
+	if o.DataTimeout == 0 {
+		o.DataTimeout = 10 * time.Minute
 	}
 	if o.TLS == "" {
 		o.TLS = TLSMandatory

@@ -1,10 +1,13 @@
 package mail
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/textproto"
 	"regexp"
+	"strings"
 )
 
 // SendError is a failed delivery attempt. Every error that Send returns for
@@ -26,6 +29,11 @@ type SendError struct {
 	// while connecting or to MAIL FROM is about our own setup, not about the
 	// recipient, and must not count as a bounce.
 	Temporary bool
+	// Cause says, for a failure while connecting, what failed: CauseTLS
+	// (no STARTTLS where it is mandatory, a certificate or handshake
+	// failure), CauseAuth (credentials refused, or no mechanism both
+	// sides know), or "" (the network, the greeting, EHLO).
+	Cause string
 	// MaybeDelivered says that the connection failed after the message
 	// and its final dot went out, before the server's reply: the server
 	// may have accepted it. Sending it again may deliver it twice.
@@ -63,11 +71,54 @@ func (e *SendError) ServerWide() bool {
 	return e.Code == 0 || e.Code == 421 || e.Stage == "connect" || e.Stage == "mail"
 }
 
+// Causes of a failure while connecting; see SendError.Cause.
+const (
+	CauseTLS  = "tls"
+	CauseAuth = "auth"
+)
+
+// TLSFailed reports whether the connection failed at TLS: a setup or
+// certificate problem, not the network.
+func (e *SendError) TLSFailed() bool { return e.Cause == CauseTLS }
+
+// AuthFailed reports whether the server refused our login.
+func (e *SendError) AuthFailed() bool { return e.Cause == CauseAuth }
+
+// connectCause tells what failed in a dial: go-mail reports TLS and AUTH
+// failures as errors of crypto/tls and crypto/x509, or as its own
+// formatted errors ("… does not support STARTTLS", "SMTP AUTH failed: …",
+// "SMTP Auth autodiscover …"), which carry no sentinel.
+func connectCause(err error) string {
+	var (
+		verify *tls.CertificateVerificationError
+		alert  tls.AlertError
+		record tls.RecordHeaderError
+		ca     x509.UnknownAuthorityError
+		host   x509.HostnameError
+		cert   x509.CertificateInvalidError
+	)
+	if errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &record) ||
+		errors.As(err, &ca) || errors.As(err, &host) || errors.As(err, &cert) {
+		return CauseTLS
+	}
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "smtp auth"):
+		return CauseAuth
+	case strings.Contains(msg, "starttls"), strings.Contains(msg, "tls:"):
+		return CauseTLS
+	}
+	return ""
+}
+
 var enhancedRe = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3})\s`)
 
 // newSendError classifies err, which happened at stage.
 func newSendError(stage string, err error) *SendError {
 	se := &SendError{Stage: stage, Temporary: true, Err: err}
+	if stage == "connect" {
+		se.Cause = connectCause(err)
+	}
 	var te *textproto.Error
 	if errors.As(err, &te) {
 		se.Code, se.Reply = te.Code, te.Msg

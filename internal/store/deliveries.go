@@ -14,6 +14,10 @@ const (
 	DeliverySent       = "sent"       // the SMTP server answered 250 (or the outbox has it)
 	DeliveryFailed     = "failed"     // permanent failure, reply recorded
 	DeliverySuppressed = "suppressed" // the recipient was no longer eligible at send time
+	// DeliveryUnknown: the message went out twice and the server answered
+	// neither final dot; it may have been delivered, so it is not sent
+	// again. last_reply says why.
+	DeliveryUnknown = "unknown"
 )
 
 // Claimed is a ledger row leased to one sender.
@@ -22,6 +26,9 @@ type Claimed struct {
 	Recipient    string
 	SubscriberID int64
 	Attempts     int // including this one
+	// Unanswered counts earlier sends whose final dot the server never
+	// answered: each may have been delivered.
+	Unanswered int
 }
 
 // Claim takes the lease on batch b for owner until leaseUntil — if nobody
@@ -51,7 +58,7 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // someone else holds it
 		}
-		rows, err := tx.query(ctx, `SELECT id, recipient, COALESCE(subscriber_id, 0), attempts + 1 FROM deliveries
+		rows, err := tx.query(ctx, `SELECT id, recipient, COALESCE(subscriber_id, 0), attempts + 1, unanswered FROM deliveries
 			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at <= ?
 			ORDER BY id`, b.Kind, b.SourceID, b.Batch, now)
 		if err != nil {
@@ -60,7 +67,7 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 		defer rows.Close()
 		for rows.Next() {
 			var c Claimed
-			if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Attempts); err != nil {
+			if err := rows.Scan(&c.ID, &c.Recipient, &c.SubscriberID, &c.Attempts, &c.Unanswered); err != nil {
 				return err
 			}
 			out = append(out, c)
@@ -230,11 +237,15 @@ func (db *DB) LeaseOwners(ctx context.Context) ([]string, error) {
 // Outcome is what happened to one claimed row.
 type Outcome struct {
 	ID        int64
-	State     string    // sent, failed, suppressed, or queued (retry at Next)
+	State     string    // sent, failed, suppressed, unknown, or queued (retry at Next)
 	Reply     string    // the SMTP server's reply, or why
 	MessageID string    // with sent
 	Next      time.Time // with queued
 	Bounce    bool      // with failed: count a bounce against the subscriber
+	// Unanswered says the message went out and the server never answered
+	// its final dot (with queued, or unknown): it may have been delivered.
+	// Like an outage, it charges the recipient no attempt.
+	Unanswered bool
 }
 
 // OpenBatch is a batch with work left: rows queued, or leased past expiry.

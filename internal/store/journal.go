@@ -21,7 +21,7 @@ type journalConn struct {
 	begin, appendOne, commit, rollbk *sql.Stmt
 }
 
-// maxGroupInsert is the most outcomes one INSERT writes (8 parameters
+// maxGroupInsert is the most outcomes one INSERT writes (9 parameters
 // each); appendRecords writes a larger group a chunk at a time.
 const maxGroupInsert = 16
 
@@ -59,11 +59,11 @@ func (j *journalConn) close() {
 // delivery_id of an outcome whose row is not queued, or whose batch's
 // lease its sender no longer holds, comes out NULL, which the NOT NULL
 // column refuses: the statement then writes nothing at all.
-const recordAppendGroup = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
+const recordAppendGroup = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce, unanswered)
 	SELECT (SELECT d.id FROM deliveries d JOIN batch_leases l
 			ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
 		WHERE d.id = v.column1 AND d.state = 'queued' AND l.owner = v.column2),
-		v.column3, v.column4, v.column5, v.column6, v.column7, v.column8
+		v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
 	FROM (VALUES %s) AS v`
 
 // appendOutcomes writes chunk (at most maxGroupInsert outcomes) to the
@@ -77,10 +77,10 @@ func (j *journalConn) appendOutcomes(ctx context.Context, chunk []*Recording, no
 	if err != nil {
 		return nil, err
 	}
-	args := make([]any, 0, 8*len(chunk))
+	args := make([]any, 0, 9*len(chunk))
 	for _, r := range chunk {
 		o := r.o
-		args = append(args, o.ID, r.owner, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o))
+		args = append(args, o.ID, r.owner, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o), flag(o.Unanswered))
 	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
@@ -105,7 +105,7 @@ func (j *journalConn) groupStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := j.group[n]; st != nil {
 		return st, nil
 	}
-	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 	st, err := j.conn.PrepareContext(ctx, fmt.Sprintf(recordAppendGroup, rows))
 	if err != nil {
 		return nil, fmt.Errorf("prepare group append: %w", err)
@@ -143,7 +143,7 @@ func (j *journalConn) appendEach(ctx context.Context, chunk []*Recording, now in
 
 func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bool, error) {
 	o := r.o
-	res, err := j.appendOne.ExecContext(ctx, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o), o.ID, r.owner)
+	res, err := j.appendOne.ExecContext(ctx, o.State, o.Reply, o.MessageID, now, o.Next.UnixMilli(), bounceFlag(o), flag(o.Unanswered), o.ID, r.owner)
 	if err != nil {
 		return false, err
 	}
@@ -151,8 +151,10 @@ func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bo
 	return n == 1, err
 }
 
-func bounceFlag(o Outcome) int {
-	if o.Bounce {
+func bounceFlag(o Outcome) int { return flag(o.Bounce) }
+
+func flag(b bool) int {
+	if b {
 		return 1
 	}
 	return 0

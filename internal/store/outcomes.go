@@ -42,7 +42,7 @@ func (tx *Tx) fold(ctx context.Context) error {
 	if _, err := tx.exec(ctx, `UPDATE deliveries SET state = o.state, last_reply = o.reply, message_id = o.message_id,
 			sent_at = CASE WHEN o.state = 'sent' THEN o.at END, next_attempt_at = o.next_attempt_at,
 			done_at = CASE WHEN o.state <> 'queued' THEN o.at END,
-			attempts = attempts + 1
+			attempts = attempts + 1 - o.unanswered, unanswered = deliveries.unanswered + o.unanswered
 		FROM outcomes AS o WHERE o.delivery_id = deliveries.id`); err != nil {
 		return fmt.Errorf("fold outcomes: %w", err)
 	}

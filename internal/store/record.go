@@ -19,7 +19,7 @@ func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error)
 // RecordAsync hands the outcome of one row to the recorder, which stores it
 // only if owner still holds the row's lease, and returns at once; after,
 // when set, runs on the recorder's goroutine as soon as the outcome is
-// written (or has failed), before Wait returns.
+// written (or has failed), before Wait returns, and may read its Result.
 //
 // The recorder commits outcomes in groups: each SQLite commit costs several
 // system calls and a WAL frame per page touched, far more than the UPDATE
@@ -28,18 +28,19 @@ func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error)
 // recordLinger. Senders hand over an outcome and go on with their next
 // message, and wait for the outcome only at the last moment before that
 // message can be delivered, so the wait rarely costs them anything.
-func (db *DB) RecordAsync(owner string, o Outcome, after func()) *Recording {
+func (db *DB) RecordAsync(owner string, o Outcome, after func(*Recording)) *Recording {
 	r := &Recording{rc: &db.recording, owner: owner, o: o, after: after, done: make(chan struct{})}
 	rc := &db.recording
 	rc.mu.Lock()
 	if rc.closed {
 		rc.mu.Unlock()
-		r.finish(false, errors.New("record delivery: database closed"))
+		r.finish(false, fmt.Errorf("record delivery: %w", ErrClosed))
 		return r
 	}
 	if rc.wake == nil {
 		rc.wake = make(chan struct{}, 1)
 		rc.stopped = make(chan struct{})
+		rc.ctx, rc.cancel = context.WithCancel(context.Background())
 		go db.recordLoop()
 	}
 	rc.pending = append(rc.pending, r)
@@ -56,16 +57,30 @@ func (db *DB) RecordAsync(owner string, o Outcome, after func()) *Recording {
 // recordLinger is how long an outcome nobody waits for may stay unwritten.
 const recordLinger = 2 * time.Millisecond
 
+// ErrClosed is the error of an outcome handed to the recorder of a closed
+// database.
+var ErrClosed = errors.New("database closed")
+
 // A Recording is an outcome handed to RecordAsync.
 type Recording struct {
 	rc    *recording
 	owner string
 	o     Outcome
-	after func()
+	after func(*Recording)
 	done  chan struct{}
 	held  bool
 	err   error
 }
+
+// Outcome is the outcome handed over.
+func (r *Recording) Outcome() Outcome { return r.o }
+
+// Owner is the lease owner it was handed over for.
+func (r *Recording) Owner() string { return r.owner }
+
+// Result is what Wait returns, without waiting: valid in the after
+// function given to RecordAsync, and once Wait has returned.
+func (r *Recording) Result() (held bool, err error) { return r.held, r.err }
 
 // Wait waits until the outcome is written and reports whether the lease
 // still held (false: nothing was written). Cancelling ctx stops the wait,
@@ -91,7 +106,7 @@ func (r *Recording) Wait(ctx context.Context) (bool, error) {
 func (r *Recording) finish(held bool, err error) {
 	r.held, r.err = held && err == nil, err
 	if r.after != nil {
-		r.after()
+		r.after(r)
 	}
 	close(r.done)
 }
@@ -101,10 +116,15 @@ func (r *Recording) finish(held bool, err error) {
 type recording struct {
 	mu      sync.Mutex
 	pending []*Recording
+	writing int  // outcomes being written now
 	wanted  bool // someone waits on a pending outcome
 	closed  bool
 	wake    chan struct{} // nil until the recorder starts
 	stopped chan struct{} // closed when the recorder has exited
+	// ctx is the recorder's writes'; cancel ends the write under way when
+	// Close runs out of time.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (rc *recording) poke() {
@@ -117,6 +137,7 @@ func (rc *recording) poke() {
 func (db *DB) recordLoop() {
 	rc := &db.recording
 	defer close(rc.stopped)
+	defer db.closeJournal() // the recorder's own connection
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	var since time.Time // when the oldest pending outcome arrived
@@ -144,33 +165,53 @@ func (db *DB) recordLoop() {
 			continue
 		}
 		batch := rc.pending
-		rc.pending, rc.wanted, since = nil, false, time.Time{}
+		rc.pending, rc.wanted, since, rc.writing = nil, false, time.Time{}, len(batch)
 		rc.mu.Unlock()
 		linger.Stop()
-		db.commitRecords(batch)
+		db.commitRecords(rc.ctx, batch)
+		rc.mu.Lock()
+		rc.writing = 0
+		rc.mu.Unlock()
 		rc.poke() // more may have come, or closed, while committing
 	}
 }
 
 // stopRecording refuses new outcomes and waits until those already handed
-// to the recorder are written.
-func (db *DB) stopRecording() {
+// to the recorder are written, or ctx is done. Then the write under way is
+// cancelled and the outcomes still waiting fail with ErrClosed, without
+// waiting any longer: a database that hangs (a lock never released, a disk
+// that stopped answering) must not hold up a stop. The error says how many
+// outcomes may not have been written.
+func (db *DB) stopRecording(ctx context.Context) error {
 	rc := &db.recording
 	rc.mu.Lock()
 	rc.closed = true
 	started := rc.wake != nil
 	rc.mu.Unlock()
 	if !started {
-		return
+		return nil
 	}
 	rc.poke()
-	<-rc.stopped
+	select {
+	case <-rc.stopped:
+		return nil
+	case <-ctx.Done():
+	}
+	rc.cancel()
+	rc.mu.Lock()
+	left, writing := rc.pending, rc.writing
+	rc.pending = nil
+	rc.mu.Unlock()
+	for _, r := range left {
+		r.finish(false, fmt.Errorf("record delivery: %w", ErrClosed))
+	}
+	return fmt.Errorf("stop recording: %d outcomes not written, %d more abandoned mid-write: %w",
+		len(left), writing, ctx.Err())
 }
 
 // commitRecords writes a group of outcomes: to the journal on SQLite, to
 // the delivery rows on PostgreSQL.
-func (db *DB) commitRecords(batch []*Recording) {
-	ctx := context.Background()
+func (db *DB) commitRecords(ctx context.Context, batch []*Recording) {
 	if db.journalled() {
 		db.appendRecords(ctx, batch)
 		return
@@ -183,7 +224,7 @@ func (db *DB) commitRecords(batch []*Recording) {
 		st, err := db.recordStmt(ctx)
 		if err == nil {
 			unlock := db.lockWrites()
-			held[0], err = recordWith(st, r.owner, r.o, db.nowMS())
+			held[0], err = recordWith(ctx, st, r.owner, r.o, db.nowMS())
 			unlock()
 		}
 		r.finish(held[0], err)
@@ -197,7 +238,7 @@ func (db *DB) commitRecords(batch []*Recording) {
 		update := tx.tx.StmtContext(ctx, st)
 		now := db.nowMS()
 		for i, r := range batch {
-			ok, err := tx.record(update, r.owner, r.o, now)
+			ok, err := tx.record(ctx, update, r.owner, r.o, now)
 			if err != nil {
 				return fmt.Errorf("record delivery %d: %w", r.o.ID, err)
 			}
@@ -253,11 +294,11 @@ func (db *DB) appendChunk(ctx context.Context, chunk []*Recording) ([]bool, erro
 // journal.go). Prepared once, one of them runs once per message.
 const (
 	recordUpdate = `UPDATE deliveries SET state = ?, last_reply = ?, message_id = ?, sent_at = ?,
-	done_at = ?, next_attempt_at = ?, attempts = attempts + 1
+	done_at = ?, next_attempt_at = ?, attempts = attempts + 1 - ?, unanswered = unanswered + ?
 	WHERE id = ? AND state = 'queued' AND EXISTS (SELECT 1 FROM batch_leases l
 		WHERE l.kind = deliveries.kind AND l.source_id = deliveries.source_id AND l.batch = deliveries.batch AND l.owner = ?)`
-	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce)
-	SELECT d.id, ?, ?, ?, ?, ?, ? FROM deliveries d JOIN batch_leases l
+	recordAppend = `INSERT INTO outcomes (delivery_id, state, reply, message_id, at, next_attempt_at, bounce, unanswered)
+	SELECT d.id, ?, ?, ?, ?, ?, ?, ? FROM deliveries d JOIN batch_leases l
 		ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
 	WHERE d.id = ? AND d.state = 'queued' AND l.owner = ?`
 )
@@ -277,7 +318,7 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 }
 
 // recordWith writes one outcome with the prepared recordUpdate.
-func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+func recordWith(ctx context.Context, st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
 	var sentAt, doneAt sql.NullInt64
 	if o.State != DeliveryQueued { // final
 		doneAt = sql.NullInt64{Int64: now, Valid: true}
@@ -285,7 +326,7 @@ func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) 
 	if o.State == DeliverySent {
 		sentAt = doneAt
 	}
-	res, err := st.Exec(o.State, o.Reply, o.MessageID, sentAt, doneAt, o.Next.UnixMilli(), o.ID, owner)
+	res, err := st.ExecContext(ctx, o.State, o.Reply, o.MessageID, sentAt, doneAt, o.Next.UnixMilli(), flag(o.Unanswered), flag(o.Unanswered), o.ID, owner)
 	if err != nil {
 		return false, err
 	}
@@ -294,12 +335,12 @@ func recordWith(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) 
 }
 
 // record writes one outcome and counts its bounce, in tx.
-func (tx *Tx) record(st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
-	if held, err := recordWith(st, owner, o, now); err != nil || !held {
+func (tx *Tx) record(ctx context.Context, st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	if held, err := recordWith(ctx, st, owner, o, now); err != nil || !held {
 		return false, err
 	}
 	if o.Bounce {
-		_, err := tx.exec(context.Background(), `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
+		_, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
 			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
 			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)
 		if err != nil {

@@ -94,12 +94,15 @@ type PostProgress struct {
 	Sent       int64  `json:"sent"`
 	Failed     int64  `json:"failed"`
 	Suppressed int64  `json:"suppressed"`
+	Unknown    int64  `json:"unknown"`      // sent, but the server never answered: maybe delivered
 	ToGo       int64  `json:"to_go"`        // queued: being sent, due, or waiting to retry
 	FanOutDone bool   `json:"fan_out_done"` // every recipient is in the ledger
 }
 
 // Recipients is how many ledger rows the post has so far.
-func (p PostProgress) Recipients() int64 { return p.Sent + p.Failed + p.Suppressed + p.ToGo }
+func (p PostProgress) Recipients() int64 {
+	return p.Sent + p.Failed + p.Suppressed + p.Unknown + p.ToGo
+}
 
 // Sending lists the posts still being sent: fanning out, or with ledger rows
 // not yet sent, in post ID order.
@@ -140,6 +143,8 @@ func (db *DB) Sending(ctx context.Context) ([]PostProgress, error) {
 			p.Failed = n
 		case DeliverySuppressed:
 			p.Suppressed = n
+		case DeliveryUnknown:
+			p.Unknown = n
 		case DeliveryQueued, DeliverySending:
 			p.ToGo += n
 		}

@@ -67,18 +67,40 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{db: sqldb, dialect: d, Now: time.Now, RecordGroup: 4}, nil
 }
 
-// Close closes the database.
+// closeWait is how long Close waits for the outcomes handed to the
+// recorder to be written.
+const closeWait = 30 * time.Second
+
+// Close closes the database, waiting up to closeWait for the outcomes
+// handed to the recorder; see CloseContext.
 func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	return db.CloseContext(ctx)
+}
+
+// CloseContext closes the database once the outcomes handed to the
+// recorder are written, or when ctx is done, whichever is first. Then
+// the error says how many outcomes may not have been written.
+func (db *DB) CloseContext(ctx context.Context) error {
+	var err error
 	db.closeOnce.Do(func() {
-		db.stopRecording()
-		if db.journal != nil {
-			db.journal.close()
-		}
+		err = db.stopRecording(ctx)
+		db.prepMu.Lock()
 		if db.record != nil {
 			db.record.Close()
 		}
+		db.prepMu.Unlock()
 	})
-	return db.db.Close()
+	return errors.Join(err, db.db.Close())
+}
+
+// closeJournal closes the recorder's own connection, if it has one.
+func (db *DB) closeJournal() {
+	if db.journal != nil {
+		db.journal.close()
+		db.journal = nil
+	}
 }
 
 // Engine names the SQL engine: "sqlite" or "postgres".
