@@ -32,7 +32,7 @@ func cmdSubscribers(ctx context.Context, m *Main, fs *flag.FlagSet, args []strin
 func (m *Main) subscribersAdd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	name := fs.String("name", "", "the person's name")
 	topics, confirmed := consentFlags(fs)
-	a, email, err := m.parseAndOpen(ctx, fs, args, needs{},
+	a, email, err := m.parseAndOpen(ctx, fs, args, needs{create: true},
 		"practicemail subscribers add EMAIL [--name N] [--topics posts,news] [--confirmed]")
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ func consentFlags(fs *flag.FlagSet) (topics *string, confirmed *bool) {
 
 func (m *Main) subscribersImport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	topics, confirmed := consentFlags(fs)
-	a, path, err := m.parseAndOpen(ctx, fs, args, needs{},
+	a, path, err := m.parseAndOpen(ctx, fs, args, needs{create: true},
 		"practicemail subscribers import FILE.csv [--confirmed] [--topics posts,news]")
 	if err != nil {
 		return err

@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
+
+	"github.com/practicemail/practicemail/internal/config"
 )
 
 // Feed is a blog feed that practicemail polls.
@@ -197,7 +198,7 @@ func DiffFeeds(specs []FeedSpec, table []Feed) []FeedDiff {
 			out = append(out, FeedDiff{Feed: s.Name, Mine: "named"})
 			continue
 		case s.URL != f.URL:
-			out = append(out, FeedDiff{s.Name, "url", redactURL(s.URL), redactURL(f.URL)})
+			out = append(out, FeedDiff{s.Name, "url", config.RedactURL(s.URL), config.RedactURL(f.URL)})
 		}
 		if s.Every != f.Every {
 			out = append(out, FeedDiff{s.Name, "every", s.Every.String(), f.Every.String()})
@@ -212,13 +213,4 @@ func DiffFeeds(specs []FeedSpec, table []Feed) []FeedDiff {
 		}
 	}
 	return out
-}
-
-// redactURL hides a URL's password.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(not a URL)"
-	}
-	return u.Redacted()
 }

@@ -173,21 +173,11 @@ func (db *DB) PostsInState(ctx context.Context, state string, feedID int64) ([]P
 // ApproveHeld moves a feed's held posts (every feed's, for feedID 0) to new and
 // returns their IDs.
 func (db *DB) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
-	return db.decideAllHeld(ctx, feedID, PostNew)
-}
-
-// SkipHeld marks a feed's held posts (every feed's, for feedID 0) skipped:
-// they are never sent. It returns their IDs.
-func (db *DB) SkipHeld(ctx context.Context, feedID int64) ([]int64, error) {
-	return db.decideAllHeld(ctx, feedID, PostSkipped)
-}
-
-func (db *DB) decideAllHeld(ctx context.Context, feedID int64, to string) ([]int64, error) {
 	defer db.lockWrites()()
-	rows, err := db.query(ctx, `UPDATE posts SET state = ?, updated_at = ?
-		WHERE state = 'held' AND (? = 0 OR feed_id = ?) RETURNING id`, to, db.nowMS(), feedID, feedID)
+	rows, err := db.query(ctx, `UPDATE posts SET state = 'new', updated_at = ?
+		WHERE state = 'held' AND (? = 0 OR feed_id = ?) RETURNING id`, db.nowMS(), feedID, feedID)
 	if err != nil {
-		return nil, fmt.Errorf("%s held posts: %w", verbOf(to), err)
+		return nil, fmt.Errorf("approve held posts: %w", err)
 	}
 	defer rows.Close()
 	var ids []int64
