@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/worker"
 )
@@ -60,7 +61,7 @@ func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) er
 		return err
 	}
 	for _, f := range feeds {
-		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, f.URL, f.Enabled, f.PolledAt, f.LastOKAt, f.LastStatus,
+		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, config.RedactURL(f.URL), f.Enabled, f.PolledAt, f.LastOKAt, f.LastStatus,
 			f.LastError, f.Failures, f.NextPollAt})
 	}
 	// Queue sizes are a bonus: status still answers when Redis is down.
