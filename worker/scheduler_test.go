@@ -295,3 +295,44 @@ func TestAStandbySchedulerLeavesTheLeadersFeedsAlone(t *testing.T) {
 		}
 	}
 }
+
+// The leader keeps the feeds table to its configuration as it runs: a table
+// changed under it (by a `poll` that found no scheduler, say, or an older
+// leader) is put back at its next reconcile.
+func TestTheLeaderPutsItsFeedsBackWhenTheTableIsChanged(t *testing.T) {
+	db, _, newScheduler := schedulerSetup(t)
+	log := &lockedBuffer{}
+	s := newScheduler(log)
+	s.Reconcile = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "leader=true") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler did not lead\n%s", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := store.FeedSpec{Name: "blog", URL: blogSpec.URL, Every: time.Minute, HoldOver: 3}
+	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{other}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := db.FeedByName(context.Background(), "blog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Every == blogSpec.Every {
+			break
+		}
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatalf("the leader left the table at every %s, want its own %s\n%s", f.Every, blogSpec.Every, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "feeds_configuration_applied") {
+		t.Fatalf("the leader did not say it applied its configuration\n%s", log)
+	}
+}
