@@ -153,6 +153,9 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 		for _, f := range a.Config.Feeds {
 			fmt.Fprintf(m.Stderr, "  feed:     %s %s every %s\n", f.Name, redactURL(f.URL), f.Every)
 		}
+		if len(a.Config.Feeds) > 0 {
+			fmt.Fprintln(m.Stderr, "            (applied while this scheduler leads; a scheduler already leading keeps its own)")
+		}
 		if len(a.Config.Feeds) == 0 {
 			fmt.Fprintln(m.Stderr, "  feeds:    none configured: add one under feeds: in the config, or run with\n"+
 				"            PRACTICEMAIL_FEEDS_0_NAME=blog PRACTICEMAIL_FEEDS_0_URL=https://your-blog.example/feed/")
