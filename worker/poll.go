@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/practicemail/practicemail/feeds"
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -30,7 +31,7 @@ type PollReport struct {
 // an error of PollFeed: the report carries it, and it is recorded on the feed
 // with the next try backed off.
 func (w *Worker) PollFeed(ctx context.Context, f store.Feed) (*PollReport, error) {
-	set := w.feedSettings(f.Name)
+	set := scheduleOf(f)
 	rep := &PollReport{Feed: f.Name}
 	res, err := w.Fetcher.Fetch(ctx, f.URL, feeds.Validators{ETag: f.ETag, LastModified: f.LastModified})
 	if err != nil {
@@ -43,7 +44,9 @@ func (w *Worker) PollFeed(ctx context.Context, f store.Feed) (*PollReport, error
 	}
 	parsed, err := feeds.Parse(res.Body, res.URL)
 	if err != nil {
-		return w.pollFailed(ctx, f, rep, fmt.Errorf("feed %s: %w", f.URL, err))
+		// The URL may carry a password (https://user:pass@host/feed): the
+		// error is shown by poll and status, and logged.
+		return w.pollFailed(ctx, f, rep, fmt.Errorf("feed %s: %w", config.RedactURL(f.URL), err))
 	}
 	known, err := w.DB.KnownPosts(ctx, f.ID)
 	if err != nil {
@@ -71,8 +74,7 @@ func (w *Worker) PollFeed(ctx context.Context, f store.Feed) (*PollReport, error
 }
 
 func (w *Worker) pollFailed(ctx context.Context, f store.Feed, rep *PollReport, err error) (*PollReport, error) {
-	set := w.feedSettings(f.Name)
-	delay := set.Every
+	delay := scheduleOf(f).Every
 	for i := 0; i < f.Failures && delay < 6*time.Hour; i++ {
 		delay *= 2
 	}
@@ -98,12 +100,18 @@ func (r *PollReport) Summary() string {
 	return fmt.Sprintf("%d items: %d new, %d held, %d updated", r.Items, len(r.New), len(r.Held), len(r.Updated))
 }
 
-func (w *Worker) feedSettings(name string) FeedSettings {
-	s, ok := w.Feeds[name]
-	if !ok {
-		s = FeedSettings{Every: 15 * time.Minute, HoldOver: 3}
-	}
-	if s.Every <= 0 {
+// schedule is how often a feed is polled and when its new items are held.
+type schedule struct {
+	Every    time.Duration
+	HoldOver int
+}
+
+// scheduleOf is the feed's schedule as the owner of the feeds table set it
+// (the leading scheduler), whatever this process's configuration says, so
+// that a poll run anywhere keeps the feed to the same interval.
+func scheduleOf(f store.Feed) schedule {
+	s := schedule{Every: f.Every, HoldOver: f.HoldOver}
+	if s.Every <= 0 { // never set by SyncFeeds
 		s.Every = 15 * time.Minute
 	}
 	return s
@@ -134,19 +142,11 @@ func (w *Worker) handleFeedPoll(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// ApproveHeld releases held posts (of one feed, or all when feedID is 0) and
-// enqueues their fan-out.
-func (w *Worker) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
-	ids, err := w.DB.ApproveHeld(ctx, feedID)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if err := w.enqueue(ctx, NewPostFanoutTask(w.Instance, id)); err != nil {
-			return ids, err
-		}
-	}
-	return ids, nil
+// EnqueueFanout enqueues the fan-out of a post made new outside a poll (a
+// held post approved). A failed enqueue is not lost: the reconciler finds
+// posts still new.
+func (w *Worker) EnqueueFanout(ctx context.Context, postID int64) error {
+	return w.enqueue(ctx, NewPostFanoutTask(w.Instance, postID))
 }
 
 func titles(items []feeds.Item) []string {

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,14 +18,36 @@ import (
 // each poll's task ID names its due time, so even two schedulers would make
 // one task per poll (asynq #371, #653). Still, only one runs: it holds a lock
 // in Redis, and a second stands by until the lock is free.
+//
+// The leader owns the feeds table: it applies its configuration (Feeds) when
+// it gains the lock, and again whenever the table has come to differ from it
+// (checked as often as it reconciles). A scheduler standing by never writes
+// the table; it logs how its configuration differs from the leader's, which
+// it would apply if it took over.
 type Scheduler struct {
 	W         *Worker
 	Redis     redis.UniversalClient
-	Tick      time.Duration // how often to look for due feeds [1s]
-	Reconcile time.Duration // how often to reconcile [30s]
-	LockKey   string        // [practicemail:scheduler]
+	Feeds     []store.FeedSpec // the configured feeds, applied while leading
+	Tick      time.Duration    // how often to look for due feeds [1s]
+	Reconcile time.Duration    // how often to reconcile [30s]
+	LockKey   string           // [SchedulerLockKey]
 
 	lockErr string // the last error taking the lock, logged once until it changes
+	applied bool   // this leadership has applied Feeds to the table
+	differs string // the differences from the leader last logged while standing by
+}
+
+// SchedulerLockKey is the Redis key the leading scheduler holds.
+const SchedulerLockKey = "practicemail:scheduler"
+
+// SchedulerLeading reports whether a scheduler holds the lock in Redis: one
+// is running, and the feeds table holds its configuration.
+func SchedulerLeading(ctx context.Context, rdb redis.UniversalClient) (bool, error) {
+	n, err := rdb.Exists(ctx, SchedulerLockKey).Result()
+	if err != nil {
+		return false, fmt.Errorf("look for a running scheduler: %w", err)
+	}
+	return n == 1, nil
 }
 
 const lockTTL = 15 * time.Second
@@ -37,10 +61,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.Reconcile = 30 * time.Second
 	}
 	if s.LockKey == "" {
-		s.LockKey = "practicemail:scheduler"
+		s.LockKey = SchedulerLockKey
 	}
 	me := s.W.identity.owner()
-	s.lockErr = ""
+	s.lockErr, s.applied, s.differs = "", false, ""
 	defer s.Redis.Eval(context.WithoutCancel(ctx), releaseLock, []string{s.LockKey}, me)
 	tick := time.NewTicker(s.Tick)
 	defer tick.Stop()
@@ -50,10 +74,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		leader = s.hold(ctx, me)
 		if leader != was {
 			s.W.Log.Info("scheduler_leadership", "leader", leader)
+			s.applied, s.differs = false, ""
+		}
+		if !leader && s.lockErr == "" {
+			s.compareWithLeader(ctx)
+		}
+		if leader && !s.applied {
+			s.applied = s.applyFeeds(ctx)
 		}
 		if leader {
 			s.enqueueDuePolls(ctx)
 			if time.Since(lastReconcile) >= s.Reconcile {
+				s.applied = s.applyFeeds(ctx)
 				if n, err := s.W.Reconcile(ctx, false); err != nil {
 					if ctx.Err() == nil { // not merely shutting down
 						s.W.Log.Warn("reconcile_failed", "error", err)
@@ -109,6 +141,56 @@ if v == false or v == ARGV[1] then
   return 1
 end
 return 0`
+
+// applyFeeds makes the feeds table hold this scheduler's configuration, if
+// it does not already, and reports whether it does now.
+func (s *Scheduler) applyFeeds(ctx context.Context) bool {
+	diffs, err := s.diffs(ctx)
+	if err == nil && len(diffs) > 0 {
+		err = s.W.DB.SyncFeeds(ctx, s.Feeds)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.W.Log.Warn("feeds_configuration_not_applied", "error", err)
+		}
+		return false
+	}
+	if len(diffs) > 0 {
+		s.W.Log.Info("feeds_configuration_applied", "feeds", len(s.Feeds), "changes", diffStrings(diffs))
+	}
+	return true
+}
+
+// compareWithLeader logs how this standby's configuration differs from the
+// one the leader applied, when that changes.
+func (s *Scheduler) compareWithLeader(ctx context.Context) {
+	diffs, err := s.diffs(ctx)
+	if err != nil {
+		return // the leader's problem to report; compared again next tick
+	}
+	now := strings.Join(diffStrings(diffs), "; ")
+	if now != s.differs && now != "" {
+		s.W.Log.Warn("config_differs_from_leader", "differences", diffStrings(diffs),
+			"hint", "the leading scheduler's configuration is in force; this one applies if it takes over")
+	}
+	s.differs = now
+}
+
+func (s *Scheduler) diffs(ctx context.Context) ([]store.FeedDiff, error) {
+	table, err := s.W.DB.Feeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.DiffFeeds(s.Feeds, table), nil
+}
+
+func diffStrings(diffs []store.FeedDiff) []string {
+	out := make([]string, len(diffs))
+	for i, d := range diffs {
+		out[i] = d.String()
+	}
+	return out
+}
 
 const releaseLock = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

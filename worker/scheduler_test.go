@@ -42,7 +42,7 @@ func (l *lockedBuffer) String() string {
 func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *lockedBuffer) *Scheduler) {
 	t.Helper()
 	db := storetest.Open(t, "sqlite")
-	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
+	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{blogSpec}); err != nil {
 		t.Fatal(err)
 	}
 	q := testQueue(t)
@@ -53,9 +53,12 @@ func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *l
 		w.DB, w.Queue = db, q
 		w.Inspector = asynq.NewInspectorFromRedisClient(rdb)
 		w.Log = slog.New(slog.NewTextHandler(log, nil))
-		return &Scheduler{W: w, Redis: rdb, Tick: 20 * time.Millisecond, Reconcile: time.Hour, LockKey: "practicemail:test-scheduler"}
+		return &Scheduler{W: w, Redis: rdb, Feeds: []store.FeedSpec{blogSpec}, Tick: 20 * time.Millisecond, Reconcile: time.Hour, LockKey: "practicemail:test-scheduler"}
 	}
 }
+
+// blogSpec is the feed the schedulers of these tests are configured with.
+var blogSpec = store.FeedSpec{Name: "blog", URL: "https://blog.example/feed", Every: 15 * time.Minute, HoldOver: 3}
 
 // Two schedulers: while both run, one leads and the other stands by, and
 // the due poll is enqueued once however many ticks pass. When the leader
@@ -151,7 +154,7 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 		s := newScheduler(&lockedBuffer{})
 		s.W.Instance = instance
 		s.W.DB = storetest.Open(t, "sqlite") // a fresh database: feed 1 again, never polled
-		if err := s.W.DB.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
+		if err := s.W.DB.SyncFeeds(ctx, []store.FeedSpec{blogSpec}); err != nil {
 			t.Fatal(err)
 		}
 		runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -232,5 +235,104 @@ func TestArchivedPollDoesNotStopTheFeed(t *testing.T) {
 	}
 	if len(pending) != 1 {
 		t.Fatalf("after the poll task was archived, %d pending polls, want 1: the feed is never polled again", len(pending))
+	}
+}
+
+// Only the leading scheduler applies its configuration to the feeds table. A
+// second one started without feeds used to switch off the leader's feed; now
+// it stands by, says how its configuration differs, and applies it only
+// when it takes over.
+func TestAStandbySchedulerLeavesTheLeadersFeedsAlone(t *testing.T) {
+	db, _, newScheduler := schedulerSetup(t)
+	logs := []*lockedBuffer{{}, {}}
+	leader, standby := newScheduler(logs[0]), newScheduler(logs[1])
+	leader.Feeds = []store.FeedSpec{{Name: "blog", URL: blogSpec.URL, Every: 30 * time.Second, HoldOver: 3}}
+	standby.Feeds = []store.FeedSpec{}
+	dump := func() string { return "leader:\n" + logs[0].String() + "\nstandby:\n" + logs[1].String() }
+	waitLog := func(i int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(logs[i].String(), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q\n%s", what, dump())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	ctxL, stopL := context.WithCancel(context.Background())
+	var wgL, wgS sync.WaitGroup
+	wgL.Add(1)
+	go func() { defer wgL.Done(); leader.Run(ctxL) }()
+	defer func() { stopL(); wgL.Wait() }()
+	waitLog(0, "leader=true")
+	ctxS, stopS := context.WithCancel(context.Background())
+	wgS.Add(1)
+	go func() { defer wgS.Done(); standby.Run(ctxS) }()
+	defer func() { stopS(); wgS.Wait() }()
+
+	waitLog(1, "config_differs_from_leader")
+	if !strings.Contains(logs[1].String(), "feed blog: the running scheduler polls it, this configuration does not name it") {
+		t.Fatalf("the standby's warning does not name the difference\n%s", dump())
+	}
+	f, err := db.FeedByName(context.Background(), "blog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Enabled || f.Every != 30*time.Second {
+		t.Fatalf("with a standby running: blog enabled %v every %s; want the leader's: enabled, 30s\n%s", f.Enabled, f.Every, dump())
+	}
+	stopL()
+	wgL.Wait()
+	waitLog(1, "leader=true")
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Enabled {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new leader did not apply its configuration (no feeds)\n%s", dump())
+		}
+		time.Sleep(10 * time.Millisecond)
+		if f, err = db.FeedByName(context.Background(), "blog"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The leader keeps the feeds table to its configuration as it runs: a table
+// changed under it (by a `poll` that found no scheduler, say, or an older
+// leader) is put back at its next reconcile.
+func TestTheLeaderPutsItsFeedsBackWhenTheTableIsChanged(t *testing.T) {
+	db, _, newScheduler := schedulerSetup(t)
+	log := &lockedBuffer{}
+	s := newScheduler(log)
+	s.Reconcile = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "leader=true") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler did not lead\n%s", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := store.FeedSpec{Name: "blog", URL: blogSpec.URL, Every: time.Minute, HoldOver: 3}
+	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{other}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := db.FeedByName(context.Background(), "blog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Every == blogSpec.Every {
+			break
+		}
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatalf("the leader left the table at every %s, want its own %s\n%s", f.Every, blogSpec.Every, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "feeds_configuration_applied") {
+		t.Fatalf("the leader did not say it applied its configuration\n%s", log)
 	}
 }

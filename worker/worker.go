@@ -38,12 +38,6 @@ type Practice struct {
 	TimeZone      *time.Location
 }
 
-// FeedSettings are a feed's polling settings from the configuration.
-type FeedSettings struct {
-	Every    time.Duration
-	HoldOver int
-}
-
 // Options tune the worker; zero values take the defaults.
 type Options struct {
 	BatchSize   int           // ledger rows per send task [500]
@@ -89,7 +83,6 @@ type Worker struct {
 	Templates *templates.Engine
 	Links     *links.Signer
 	Practice  Practice
-	Feeds     map[string]FeedSettings // by feed name
 	Log       *slog.Logger
 	Options   Options
 	// Instance is this database's ID (store.DB.InstanceID), part of every

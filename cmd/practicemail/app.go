@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -43,12 +44,13 @@ type App struct {
 
 // needs says which dependencies a command uses: with redis, it enqueues
 // work, so it also gets the worker (templates, link signing, feed fetching).
-// With feeds, it schedules polls (run, scheduler), so the feeds table is made
-// to match its configuration first; poll does so itself when its
-// configuration names feeds. Other commands leave that table alone: a
-// `status` or `subscribers add` run with a configuration lacking the feeds
-// given to `run` (by environment, say) must not stop them being polled.
-type needs struct{ redis, mail, feeds bool }
+// A command that only reads (status, subscribers list) never creates a
+// database: run from the wrong directory, it would find an empty one and say
+// there is nobody. Those that may create it say so with create, or with
+// createForFeeds when only a configuration naming feeds has work for a new
+// database (poll). No command here writes the feeds table: the leading
+// scheduler owns it (worker.Scheduler), and poll only when none runs.
+type needs struct{ redis, mail, create, createForFeeds bool }
 
 // loadConfig reads the configuration: the file named, else practicemail.yaml
 // when present, else the defaults; then the environment.
@@ -109,15 +111,9 @@ func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, erro
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: newLogger(m.Stderr, cfg.Log)}
-	if err := a.openDB(ctx); err != nil {
+	if err := a.openDB(ctx, n.create || (n.createForFeeds && len(cfg.Feeds) > 0)); err != nil {
 		a.Close()
 		return nil, err
-	}
-	if n.feeds {
-		if err := a.syncFeeds(ctx); err != nil {
-			a.Close()
-			return nil, err
-		}
 	}
 	if n.redis {
 		if err := a.openRedis(ctx); err != nil {
@@ -140,7 +136,14 @@ func (m *Main) open(ctx context.Context, configPath string, n needs) (*App, erro
 	return a, nil
 }
 
-func (a *App) openDB(ctx context.Context) error {
+// openDB opens and migrates the database; without create, a SQLite file
+// that is not there yet is an error naming where it was looked for.
+func (a *App) openDB(ctx context.Context, create bool) error {
+	if !create {
+		if err := a.dbMissing(); err != nil {
+			return err
+		}
+	}
 	db, err := store.Open(ctx, a.Config.Database.URL)
 	if err != nil {
 		return err
@@ -150,14 +153,25 @@ func (a *App) openDB(ctx context.Context) error {
 	return err
 }
 
-// syncFeeds makes the feeds table match the configuration: feeds added,
-// URLs changed, and feeds no longer configured disabled.
-func (a *App) syncFeeds(ctx context.Context) error {
+// dbMissing says so when the configuration names a SQLite file that is not
+// there: opening it would make an empty one.
+func (a *App) dbMissing() error {
+	if path := a.Config.Database.Path(); path != "" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			abs, _ := filepath.Abs(path)
+			return fmt.Errorf("no database at %s: run `practicemail migrate` or `practicemail run` first", abs)
+		}
+	}
+	return nil
+}
+
+// feedSpecs are the configured feeds as the feeds table holds them.
+func (a *App) feedSpecs() []store.FeedSpec {
 	specs := make([]store.FeedSpec, len(a.Config.Feeds))
 	for i, f := range a.Config.Feeds {
-		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL}
+		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL, Every: f.Every, HoldOver: f.HoldOver}
 	}
-	return a.DB.SyncFeeds(ctx, specs)
+	return specs
 }
 
 func (a *App) openMail(ctx context.Context) error {
@@ -214,10 +228,6 @@ func (a *App) buildWorker(o worker.Options) error {
 	w.Fetcher = feeds.NewFetcher(feeds.FetcherOptions{UserAgent: feeds.UserAgent(version)})
 	p := a.Config.Practice
 	w.Practice = worker.Practice{Name: p.Name, From: p.From, ReplyTo: p.ReplyTo, PostalAddress: p.PostalAddress, TimeZone: p.Location}
-	w.Feeds = make(map[string]worker.FeedSettings)
-	for _, f := range a.Config.Feeds {
-		w.Feeds[f.Name] = worker.FeedSettings{Every: f.Every, HoldOver: f.HoldOver}
-	}
 	a.Worker = w
 	return nil
 }

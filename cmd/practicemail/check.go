@@ -88,7 +88,7 @@ func runChecks(ctx context.Context, a *App) []checkResult {
 			return checkResult{"feed " + f.Name, ok, err}
 		})
 	}
-	if a.DB == nil { // before the others, which must not race to open it
+	if a.DB == nil && a.dbMissing() == nil { // before the others, which must not race to open it
 		if db, err := store.Open(ctx, a.Config.Database.URL); err == nil {
 			a.DB = db
 		}
@@ -105,7 +105,9 @@ func runChecks(ctx context.Context, a *App) []checkResult {
 func checkDatabase(ctx context.Context, a *App) checkResult {
 	r := checkResult{name: "database"}
 	if a.DB == nil {
-		_, r.err = store.Open(ctx, a.Config.Database.URL)
+		if r.err = a.dbMissing(); r.err == nil {
+			_, r.err = store.Open(ctx, a.Config.Database.URL)
+		}
 		return r
 	}
 	if r.err = a.DB.Ping(ctx); r.err == nil {

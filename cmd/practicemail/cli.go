@@ -43,7 +43,7 @@ var commands = []command{
 	{"worker", "", "only the task worker", cmdWorker},
 	{"scheduler", "", "only the scheduler (one may run; a second stands by)", cmdScheduler},
 	{"migrate", "", "apply database migrations and exit", cmdMigrate},
-	{"poll", "[--feed NAME] [--approve]", "poll feeds now and say what is new; --approve releases held posts", cmdPoll},
+	{"poll", "[--feed NAME] [--approve [ID…] | --skip ID… | --skip-all]", "poll feeds now and say what is new; --approve sends held posts, --skip never will", cmdPoll},
 	{"status", "[--json] [--failures]", "subscribers, posts, deliveries, queues and feeds at a glance; --failures lists failed deliveries", cmdStatus},
 	{"check", "", "check the database, Redis, SMTP (connect, TLS, login, MAIL FROM; sends nothing) and each feed", cmdCheck},
 	{"subscribers", "add|import|list|export …", "manage subscribers", cmdSubscribers},

@@ -97,7 +97,10 @@ func testUnreadableFeed(t *testing.T) {
 	}
 	for i, f := range faults {
 		f.apply()
-		out := h.exec("poll", "--feed", "clinic")
+		out, _, err := h.run(h.config, "poll", "--feed", "clinic")
+		if err == nil || !strings.HasPrefix(err.Error(), "feed clinic could not be polled: ") {
+			t.Fatalf("poll of a failing feed: %v; want it to fail naming the feed", err)
+		}
 		line, _, _ := strings.Cut(out, "\n")
 		t.Logf("poll: %s", line)
 		if !strings.HasPrefix(line, "clinic: feed "+ff.URL()+": ") || !strings.Contains(line, f.want) {

@@ -49,7 +49,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 		}
 		defer stop()
 	}
-	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker, feeds: r.scheduler})
+	a, err := m.open(ctx, configPath, needs{redis: true, mail: r.worker, create: true})
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	schedCtx, stopSched := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if r.scheduler {
-		s := &worker.Scheduler{W: a.Worker, Redis: a.Redis, Tick: m.SchedulerTick, Reconcile: m.ReconcileEvery}
+		s := &worker.Scheduler{W: a.Worker, Redis: a.Redis, Feeds: a.feedSpecs(), Tick: m.SchedulerTick, Reconcile: m.ReconcileEvery}
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Run(schedCtx) }()
 	}
@@ -154,7 +154,10 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 	}
 	if r.scheduler {
 		for _, f := range a.Config.Feeds {
-			fmt.Fprintf(m.Stderr, "  feed:     %s %s every %s\n", f.Name, f.URL, f.Every)
+			fmt.Fprintf(m.Stderr, "  feed:     %s %s every %s\n", f.Name, redactURL(f.URL), f.Every)
+		}
+		if len(a.Config.Feeds) > 0 {
+			fmt.Fprintln(m.Stderr, "            (applied while this scheduler leads; a scheduler already leading keeps its own)")
 		}
 		if len(a.Config.Feeds) == 0 {
 			fmt.Fprintln(m.Stderr, "  feeds:    none configured: add one under feeds: in the config, or run with\n"+

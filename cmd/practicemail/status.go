@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/worker"
 )
@@ -100,7 +101,7 @@ func readStatus(ctx context.Context, a *App, failures bool) (statusReport, error
 		return rep, err
 	}
 	for _, f := range feeds {
-		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, f.URL, f.Enabled, inZone(f.PolledAt, loc),
+		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, config.RedactURL(f.URL), f.Enabled, inZone(f.PolledAt, loc),
 			inZone(f.LastOKAt, loc), f.LastStatus, f.LastError, f.Failures, inZone(f.NextPollAt, loc)})
 	}
 	// Queue sizes are a bonus: status still answers when Redis is down.

@@ -35,7 +35,7 @@ func cmdSubscribersAdd(ctx context.Context, m *Main, fs *flag.FlagSet, args []st
 	name := fs.String("name", "", `the person's name [the one in "Name <email>", if given so]`)
 	topics := topicsFlag(fs, []string{store.TopicPosts}, " [posts]")
 	confirmed := confirmedFlag(fs)
-	a, arg, err := m.parseAndOpen(ctx, fs, args, needs{},
+	a, arg, err := m.parseAndOpen(ctx, fs, args, needs{create: true},
 		"practicemail subscribers add EMAIL [--name N] [--topics posts,news] [--confirmed]")
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func confirmedFlag(fs *flag.FlagSet) *bool {
 func cmdSubscribersImport(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	topics := topicsFlag(fs, nil, " [the file's topics column, else posts]")
 	confirmed := confirmedFlag(fs)
-	a, path, err := m.parseAndOpen(ctx, fs, args, needs{},
+	a, path, err := m.parseAndOpen(ctx, fs, args, needs{create: true},
 		"practicemail subscribers import FILE.csv [--confirmed] [--topics posts,news]")
 	if err != nil {
 		return err

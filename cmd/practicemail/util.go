@@ -2,19 +2,14 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"runtime/pprof"
+
+	"github.com/practicemail/practicemail/internal/config"
 )
 
 // redactURL hides a URL's password.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+func redactURL(s string) string { return config.RedactURL(s) }
 
 // startCPUProfile profiles the process into path until stop is called.
 func startCPUProfile(path string) (stop func(), err error) {

@@ -25,8 +25,8 @@ func (d Database) Driver() string {
 	return driver
 }
 
-// Path is the SQLite database file, relative to the working directory
-// unless absolute, or "" when the database is not SQLite.
+// Path is the SQLite database file, or "" when the database is not SQLite.
+// Load makes a relative path relative to the configuration file's directory.
 func (d Database) Path() string {
 	_, path := d.parse()
 	path, _, _ = strings.Cut(path, "?")

@@ -62,6 +62,7 @@ func (l *loader) applyEnv(env []string) {
 			continue
 		}
 		setBy[t.key] = name
+		l.vars[t.key] = name
 		l.applyVar(t, name, vars[name], fromFile)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestEnvOverridesFile(t *testing.T) {
-	got, err := loadYAML(t, "smtp:\n  url: smtp://127.0.0.1:2525\n  tls: none\npractice:\n  from: a@example.org\n",
+	got, path, err := loadYAMLAt(t, "smtp:\n  url: smtp://127.0.0.1:2525\n  tls: none\npractice:\n  from: a@example.org\n",
 		"PRACTICEMAIL_SMTP_URL=smtps://mail.example.org",
 		"PRACTICEMAIL_SMTP_TLS=mandatory",
 		"PRACTICEMAIL_SMTP_RATE=3600/h",
@@ -20,7 +20,7 @@ func TestEnvOverridesFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	want := Default()
+	want := defaultBeside(path)
 	want.Practice.From = "a@example.org"
 	want.SMTP.URL = "smtps://mail.example.org"
 	want.SMTP.Rate = Rate{N: 3600, Per: time.Hour}

@@ -28,7 +28,24 @@ func writeFile(t *testing.T, name, content string) string {
 // loadYAML loads content as a config file, with env.
 func loadYAML(t *testing.T, content string, env ...string) (*Config, error) {
 	t.Helper()
-	return Load(writeFile(t, "practicemail.yaml", content), env)
+	cfg, _, err := loadYAMLAt(t, content, env...)
+	return cfg, err
+}
+
+// loadYAMLAt is loadYAML that also returns the file's path.
+func loadYAMLAt(t *testing.T, content string, env ...string) (*Config, string, error) {
+	t.Helper()
+	path := writeFile(t, "practicemail.yaml", content)
+	cfg, err := Load(path, env)
+	return cfg, path, err
+}
+
+// defaultBeside is Default with its relative paths resolved as Load does
+// for a file at path.
+func defaultBeside(path string) *Config {
+	c := Default()
+	c.resolvePaths(filepath.Dir(path))
+	return c
 }
 
 // problemsOf fails the test unless err is Problems.

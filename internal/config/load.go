@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -17,21 +20,32 @@ import (
 // os.Environ), and validates it. Unknown keys, unknown variables and bad
 // values are all reported together as Problems. A file that cannot be read
 // or is not YAML at all is reported alone.
+//
+// Each problem with a key the file set ends with where: (practicemail.yaml:12),
+// or (from PRACTICEMAIL_SMTP_URL) for a variable. Relative paths (a SQLite
+// database, the outbox, the DKIM key, the sequences) are resolved against
+// the file's directory, so that every command finds the same database
+// wherever it is run from; without a file, against the working directory.
 func Load(path string, env []string) (*Config, error) {
-	l := &loader{cfg: Default()}
+	l := &loader{cfg: Default(), file: path, lines: make(map[string]int), vars: make(map[string]string)}
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
 		if err := l.applyYAML(data); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+			return nil, fileLine(path, err)
 		}
 	}
 	l.applyEnv(env)
-	l.problems = append(l.problems, l.cfg.problems()...)
+	for _, p := range l.cfg.problems() {
+		l.problems = append(l.problems, p+l.whereOf(p))
+	}
 	if len(l.problems) > 0 {
 		return nil, l.problems
+	}
+	if path != "" {
+		l.cfg.resolvePaths(filepath.Dir(path))
 	}
 	loc, err := time.LoadLocation(l.cfg.Practice.TimeZone)
 	if err != nil {
@@ -45,6 +59,52 @@ func Load(path string, env []string) (*Config, error) {
 type loader struct {
 	cfg      *Config
 	problems Problems
+	file     string            // the YAML file, "" for none
+	lines    map[string]int    // key path ("smtp.url", "feeds[0]") to its line in file
+	vars     map[string]string // key path to the variable that set it
+}
+
+// at names a line of the file, as an editor takes it: practicemail.yaml:12.
+func (l *loader) at(line int) string {
+	return fmt.Sprintf("%s:%d", l.file, line)
+}
+
+// whereOf says where the key a validation problem is about was set: the
+// variable, else the line of the key or, for a key the file left out, of
+// its section or feed. "" when nothing set it (a default).
+func (l *loader) whereOf(problem string) string {
+	key, _, _ := strings.Cut(problem, ": ")
+	if v, ok := l.vars[key]; ok {
+		return " (from " + v + ")"
+	}
+	for k := key; k != ""; k = parentKey(k) {
+		if line, ok := l.lines[k]; ok {
+			return " (" + l.at(line) + ")"
+		}
+	}
+	return ""
+}
+
+// parentKey is "feeds[0]" for "feeds[0].url", "feeds" for "feeds[0]",
+// "smtp" for "smtp.url", and "" for a section.
+func parentKey(k string) string {
+	if i := strings.LastIndexAny(k, ".["); i > 0 {
+		return k[:i]
+	}
+	return ""
+}
+
+// yamlLine finds the line in the YAML parser's own messages.
+var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): `)
+
+// fileLine puts the file and line in front of a parse error, as in
+// practicemail.yaml:3: did not find expected node content.
+func fileLine(path string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "parse: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s", path, m[1], msg[len(m[0]):])
+	}
+	return fmt.Errorf("config %s: %w", path, err)
 }
 
 // applyYAML walks the document itself, rather than decoding into structs
@@ -67,7 +127,7 @@ func (l *loader) applyYAML(data []byte) error {
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("parse: line %d: the file must be a mapping of sections", root.Line)
+		return fmt.Errorf("parse: yaml: line %d: the file must be a mapping of sections", root.Line)
 	}
 	l.walkRoot(root)
 	return nil
@@ -76,13 +136,14 @@ func (l *loader) applyYAML(data []byte) error {
 func (l *loader) walkRoot(root *yaml.Node) {
 	for _, kv := range l.pairs("", root) {
 		name := kv.key.Value
+		l.lines[name] = kv.key.Line
 		switch keys, known := sections[name]; {
 		case name == "feeds":
 			l.walkFeeds(kv.value)
 		case known:
 			walkMapping(l, name, kv.value, keys, l.cfg)
 		default:
-			l.problems.add(name, "unknown section (line %d)", kv.key.Line)
+			l.problems.add(name, "unknown section (%s)", l.at(kv.key.Line))
 		}
 	}
 }
@@ -94,12 +155,13 @@ func (l *loader) walkFeeds(n *yaml.Node) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		l.problems.add("feeds", "must be a list of feeds (line %d)", n.Line)
+		l.problems.add("feeds", "must be a list of feeds (%s)", l.at(n.Line))
 		return
 	}
 	feeds := make([]Feed, len(n.Content))
 	for i, item := range n.Content {
 		feeds[i] = DefaultFeed()
+		l.lines["feeds["+strconv.Itoa(i)+"]"] = item.Line
 		walkMapping(l, "feeds["+strconv.Itoa(i)+"]", item, feedKeys, &feeds[i])
 	}
 	l.cfg.Feeds = feeds
@@ -113,23 +175,24 @@ func walkMapping[T any](l *loader, path string, n *yaml.Node, keys map[string]se
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		l.problems.add(path, "must be a mapping of keys (line %d)", n.Line)
+		l.problems.add(path, "must be a mapping of keys (%s)", l.at(n.Line))
 		return
 	}
 	for _, kv := range l.pairs(path+".", n) {
 		key := path + "." + kv.key.Value
 		set, known := keys[kv.key.Value]
 		if !known {
-			l.problems.add(key, "unknown key (line %d)", kv.key.Line)
+			l.problems.add(key, "unknown key (%s)", l.at(kv.key.Line))
 			continue
 		}
 		v := deref(kv.value)
+		l.lines[key] = v.Line
 		if v.Kind != yaml.ScalarNode {
-			l.problems.add(key, "must be a single value, not a list or mapping (line %d)", v.Line)
+			l.problems.add(key, "must be a single value, not a list or mapping (%s)", l.at(v.Line))
 			continue
 		}
 		if err := set(dst, scalar(v)); err != nil {
-			l.problems.add(key, "%v (line %d)", err, v.Line)
+			l.problems.add(key, "%v (%s)", err, l.at(v.Line))
 		}
 	}
 }
@@ -143,7 +206,7 @@ func (l *loader) pairs(prefix string, n *yaml.Node) []pair {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if line, dup := seen[k.Value]; dup {
-			l.problems.add(prefix+k.Value, "given twice (lines %d and %d)", line, k.Line)
+			l.problems.add(prefix+k.Value, "given twice (%s, first at line %d)", l.at(k.Line), line)
 			continue
 		}
 		seen[k.Value] = k.Line

@@ -26,7 +26,8 @@ func TestLoadWithoutFileIsDefault(t *testing.T) {
 }
 
 func TestExampleFileLoads(t *testing.T) {
-	got, err := Load("../../deploy/practicemail.example.yaml", nil)
+	const example = "../../deploy/practicemail.example.yaml"
+	got, err := Load(example, nil)
 	if err != nil {
 		t.Fatalf("Load example: %v", err)
 	}
@@ -34,7 +35,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Default()
+	want := defaultBeside(example)
 	want.Practice = Practice{
 		Name:          "Stillpoint Counseling",
 		BaseURL:       "https://mail.stillpoint.example",
@@ -100,7 +101,7 @@ func TestDevFixtureLoads(t *testing.T) {
 }
 
 func TestLoadYAMLValues(t *testing.T) {
-	got, err := loadYAML(t, `
+	got, path, err := loadYAMLAt(t, `
 practice:
   from: hello@example.org
   postal_address: 1 Main St
@@ -121,7 +122,7 @@ feeds:
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	want := Default().SMTP
+	want := defaultBeside(path).SMTP
 	want.Connections, want.Rate, want.Timeout = 12, Rate{N: 100, Per: time.Minute}, time.Minute
 	if diff := cmp.Diff(want, got.SMTP); diff != "" {
 		t.Errorf("smtp (-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,20 +12,20 @@ func TestUnknownKeysAreNamed(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"top level", "smpt:\n  url: smtp://x\n", "smpt: unknown section (line 1)"},
-		{"nested", "practice:\n  name: A\n  nmae: B\n", "practice.nmae: unknown key (line 3)"},
-		{"feed item", "feeds:\n  - name: blog\n    url: https://example.org/feed\n    evry: 1m\n", "feeds[0].evry: unknown key (line 4)"},
-		{"second feed item", "feeds:\n  - name: a\n    url: https://example.org/a\n  - name: b\n    link: https://example.org/b\n", "feeds[1].link: unknown key (line 5)"},
-		{"key given twice", "http:\n  addr: :1\n  addr: :2\n", "http.addr: given twice (lines 2 and 3)"},
-		{"mapping where a value belongs", "smtp:\n  rate:\n    n: 3\n", "smtp.rate: must be a single value, not a list or mapping (line 3)"},
-		{"section not a mapping", "smtp: smtp://x\n", "smtp: must be a mapping of keys (line 1)"},
-		{"feeds not a list", "feeds:\n  name: blog\n", "feeds: must be a list of feeds (line 2)"},
+		{"top level", "smpt:\n  url: smtp://x\n", "smpt: unknown section (%s:1)"},
+		{"nested", "practice:\n  name: A\n  nmae: B\n", "practice.nmae: unknown key (%s:3)"},
+		{"feed item", "feeds:\n  - name: blog\n    url: https://example.org/feed\n    evry: 1m\n", "feeds[0].evry: unknown key (%s:4)"},
+		{"second feed item", "feeds:\n  - name: a\n    url: https://example.org/a\n  - name: b\n    link: https://example.org/b\n", "feeds[1].link: unknown key (%s:5)"},
+		{"key given twice", "http:\n  addr: :1\n  addr: :2\n", "http.addr: given twice (%s:3, first at line 2)"},
+		{"mapping where a value belongs", "smtp:\n  rate:\n    n: 3\n", "smtp.rate: must be a single value, not a list or mapping (%s:3)"},
+		{"section not a mapping", "smtp: smtp://x\n", "smtp: must be a mapping of keys (%s:1)"},
+		{"feeds not a list", "feeds:\n  name: blog\n", "feeds: must be a list of feeds (%s:2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadYAML(t, tt.yaml)
+			_, path, err := loadYAMLAt(t, tt.yaml)
 			p := problemsOf(t, err)
-			if !contains(p, tt.want) {
+			if tt.want = fmt.Sprintf(tt.want, path); !contains(p, tt.want) {
 				t.Errorf("problems lack %q:\n%v", tt.want, err)
 			}
 		})
@@ -137,7 +138,7 @@ func TestUnreadableFiles(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"not YAML", "practice: [\n", "parse: yaml: line"},
+		{"not YAML", "practice: [\n", "practicemail.yaml:1: did not find expected node content"},
 		{"two documents", "practice:\n  name: A\n---\nhttp:\n  addr: :1\n", "exactly one YAML document"},
 		{"a list", "- practice\n", "must be a mapping of sections"},
 	}
@@ -156,19 +157,21 @@ func TestUnreadableFiles(t *testing.T) {
 
 func TestEmptyFileIsDefault(t *testing.T) {
 	for _, content := range []string{"", "# only a comment\n", "~\n"} {
-		got, err := loadYAML(t, content)
+		got, path, err := loadYAMLAt(t, content)
 		if err != nil {
 			t.Fatalf("Load(%q): %v", content, err)
 		}
-		if diff := cmp.Diff(Default(), got, cmpConfig); diff != "" {
+		if diff := cmp.Diff(defaultBeside(path), got, cmpConfig); diff != "" {
 			t.Errorf("Load(%q) (-want +got):\n%s", content, diff)
 		}
 	}
 }
 
+// contains reports whether p has line, with or without where it was set
+// (" (file:line)" or " (from VARIABLE)").
 func contains(p Problems, line string) bool {
 	for _, got := range p {
-		if got == line {
+		if got == line || strings.HasPrefix(got, line+" (") {
 			return true
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/practicemail/practicemail/internal/config"
 )
 
 // Feed is a blog feed that practicemail polls.
@@ -23,42 +25,59 @@ type Feed struct {
 	LastError    string // why the last poll failed; empty after a success
 	Failures     int    // polls failed in a row
 	NextPollAt   time.Time
+	// Every and HoldOver are the schedule the owner of the feeds table
+	// configured (see SyncFeeds): whoever polls the feed keeps to them.
+	Every    time.Duration
+	HoldOver int
 }
 
 // FeedSpec is a feed as configured.
-type FeedSpec struct{ Name, URL string }
+type FeedSpec struct {
+	Name, URL string
+	Every     time.Duration // poll interval
+	HoldOver  int           // more new items than this in one poll are held; < 0 never
+}
 
 const feedColumns = `id, name, url, enabled, etag, last_modified, baselined, polled_at, last_ok_at,
-	last_status, last_error, failures, next_poll_at`
+	last_status, last_error, failures, next_poll_at, every_ms, hold_over`
 
 func scanFeed(row interface{ Scan(...any) error }) (*Feed, error) {
 	var f Feed
 	var enabled, baselined int
 	var polled, ok, next sql.NullInt64
+	var everyMS int64
 	err := row.Scan(&f.ID, &f.Name, &f.URL, &enabled, &f.ETag, &f.LastModified, &baselined,
-		&polled, &ok, &f.LastStatus, &f.LastError, &f.Failures, &next)
+		&polled, &ok, &f.LastStatus, &f.LastError, &f.Failures, &next, &everyMS, &f.HoldOver)
 	if err != nil {
 		return nil, err
 	}
+	f.Every = time.Duration(everyMS) * time.Millisecond
 	f.Enabled, f.Baselined = enabled != 0, baselined != 0
 	f.PolledAt, f.LastOKAt, f.NextPollAt = fromMS(polled), fromMS(ok), fromMS(next)
 	return &f, nil
 }
 
 // SyncFeeds makes the feeds table match the configuration: new feeds are added
-// (due at once), changed URLs updated (and their validators forgotten), and
-// feeds no longer configured disabled but kept, with their posts.
+// (due at once), changed URLs updated (and their validators forgotten), the
+// schedule set (a shorter interval brings the next poll forward), and feeds
+// no longer configured disabled but kept, with their posts. Only the owner of
+// the table calls it: the leading scheduler, or `poll` when none runs.
 func (db *DB) SyncFeeds(ctx context.Context, specs []FeedSpec) error {
 	return db.tx(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, `UPDATE feeds SET enabled = 0`); err != nil {
 			return fmt.Errorf("sync feeds: %w", err)
 		}
 		for _, s := range specs {
-			_, err := tx.exec(ctx, `INSERT INTO feeds (name, url, created_at) VALUES (?, ?, ?)
+			_, err := tx.exec(ctx, `INSERT INTO feeds (name, url, every_ms, hold_over, created_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (name) DO UPDATE SET enabled = 1,
 					etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag ELSE '' END,
 					last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified ELSE '' END,
-					url = excluded.url`, s.Name, s.URL, db.nowMS())
+					url = excluded.url,
+					next_poll_at = CASE WHEN excluded.every_ms < feeds.every_ms
+						AND COALESCE(feeds.polled_at, 0) + excluded.every_ms < feeds.next_poll_at
+						THEN COALESCE(feeds.polled_at, 0) + excluded.every_ms ELSE feeds.next_poll_at END,
+					every_ms = excluded.every_ms, hold_over = excluded.hold_over`,
+				s.Name, s.URL, s.Every.Milliseconds(), s.HoldOver, db.nowMS())
 			if err != nil {
 				return fmt.Errorf("sync feed %s: %w", s.Name, err)
 			}
@@ -135,4 +154,63 @@ func (db *DB) RecordNotModified(ctx context.Context, feedID int64, next time.Tim
 		return fmt.Errorf("record poll: %w", err)
 	}
 	return nil
+}
+
+// FeedDiff is one way a configuration's feeds differ from the feeds table,
+// which holds the configuration of its owner (the leading scheduler).
+type FeedDiff struct {
+	Feed string
+	// Key is "url", "every" or "hold_over"; "" when the feed is named by
+	// only one side (Mine or Theirs empty).
+	Key          string
+	Mine, Theirs string
+}
+
+// String says the difference in one line, as `poll` prints it and the
+// standby scheduler logs it. URLs are shown without their password.
+func (d FeedDiff) String() string {
+	switch {
+	case d.Key == "" && d.Theirs == "":
+		return fmt.Sprintf("feed %s: this configuration names it, the running scheduler does not poll it", d.Feed)
+	case d.Key == "":
+		return fmt.Sprintf("feed %s: the running scheduler polls it, this configuration does not name it", d.Feed)
+	case d.Key == "every":
+		return fmt.Sprintf("feed %s: this configuration says every %s, the running scheduler uses %s", d.Feed, d.Mine, d.Theirs)
+	}
+	return fmt.Sprintf("feed %s: this configuration says %s %s, the running scheduler uses %s", d.Feed, d.Key, d.Mine, d.Theirs)
+}
+
+// DiffFeeds compares a configuration's feeds with the table's enabled ones,
+// by feed name.
+func DiffFeeds(specs []FeedSpec, table []Feed) []FeedDiff {
+	theirs := make(map[string]Feed)
+	for _, f := range table {
+		if f.Enabled {
+			theirs[f.Name] = f
+		}
+	}
+	var out []FeedDiff
+	for _, s := range specs {
+		f, ok := theirs[s.Name]
+		delete(theirs, s.Name)
+		switch {
+		case !ok:
+			out = append(out, FeedDiff{Feed: s.Name, Mine: "named"})
+			continue
+		case s.URL != f.URL:
+			out = append(out, FeedDiff{s.Name, "url", config.RedactURL(s.URL), config.RedactURL(f.URL)})
+		}
+		if s.Every != f.Every {
+			out = append(out, FeedDiff{s.Name, "every", s.Every.String(), f.Every.String()})
+		}
+		if s.HoldOver != f.HoldOver {
+			out = append(out, FeedDiff{s.Name, "hold_over", fmt.Sprint(s.HoldOver), fmt.Sprint(f.HoldOver)})
+		}
+	}
+	for _, f := range table { // in the table's order, by name
+		if _, left := theirs[f.Name]; left {
+			out = append(out, FeedDiff{Feed: f.Name, Theirs: "named"})
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -191,6 +192,63 @@ func (db *DB) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// NotHeldError refuses a decision on held posts naming posts that are not
+// held (or not of the feed asked about); nothing was changed.
+type NotHeldError struct {
+	Reasons []string // one per ID, e.g. "post 12 is sent, not held"
+}
+
+func (e *NotHeldError) Error() string {
+	return strings.Join(e.Reasons, "; ") + "; nothing changed"
+}
+
+// DecideHeld moves the listed held posts to new (to send them) or skipped
+// (never to), all or none: an ID naming no held post of feedID (of any feed
+// for 0) refuses the lot with a *NotHeldError. It returns the posts moved,
+// as they were.
+func (db *DB) DecideHeld(ctx context.Context, feedID int64, ids []int64, to string) ([]Post, error) {
+	var out []Post
+	err := db.tx(ctx, func(tx *Tx) error {
+		var reasons []string
+		out = out[:0]
+		for _, id := range ids {
+			p, err := scanPost(tx.queryRow(ctx, `SELECT `+postColumns+` FROM posts WHERE id = ?`, id))
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				reasons = append(reasons, fmt.Sprintf("no post %d", id))
+			case err != nil:
+				return fmt.Errorf("post %d: %w", id, err)
+			case feedID != 0 && p.FeedID != feedID:
+				reasons = append(reasons, fmt.Sprintf("post %d is of another feed", id))
+			case p.State != PostHeld:
+				reasons = append(reasons, fmt.Sprintf("post %d is %s, not held", id, p.State))
+			default:
+				out = append(out, *p)
+			}
+		}
+		if len(reasons) > 0 {
+			return &NotHeldError{Reasons: reasons}
+		}
+		for _, p := range out {
+			if _, err := tx.exec(ctx, `UPDATE posts SET state = ?, updated_at = ? WHERE id = ?`, to, db.nowMS(), p.ID); err != nil {
+				return fmt.Errorf("%s post %d: %w", verbOf(to), p.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func verbOf(to string) string {
+	if to == PostSkipped {
+		return "skip"
+	}
+	return "approve"
 }
 
 // SetPostState moves a post from one state to another; it reports false if the

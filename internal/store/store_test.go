@@ -36,12 +36,12 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 
 func TestSyncFeeds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://a.example/feed"}, {"news", "https://a.example/news"}}))
+		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://a.example/feed"}, {Name: "news", URL: "https://a.example/news"}}))
 		f, err := db.FeedByName(ctx, "blog")
 		must(t, err)
 		_, err = db.SavePoll(ctx, f.ID, store.PollOutcome{ETag: `"v1"`, Next: time.Now().Add(time.Hour)})
 		must(t, err)
-		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://b.example/feed"}}))
+		must(t, db.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://b.example/feed"}}))
 		feeds, err := db.Feeds(ctx)
 		must(t, err)
 		got := map[string]string{}
@@ -299,7 +299,7 @@ func TestCounts(t *testing.T) {
 
 func addFeed(t *testing.T, db *store.DB) int64 {
 	t.Helper()
-	must(t, db.SyncFeeds(ctx, []store.FeedSpec{{"blog", "https://x.example/feed"}}))
+	must(t, db.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://x.example/feed"}}))
 	f, err := db.FeedByName(ctx, "blog")
 	must(t, err)
 	return f.ID
