@@ -240,17 +240,26 @@ func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int6
 		if err != nil {
 			return nil, fmt.Errorf("check eligibility: %w", err)
 		}
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = name
+		if err := scanEligible(rows, out); err != nil {
+			return nil, fmt.Errorf("check eligibility: %w", err)
 		}
-		rows.Close()
 		ids = ids[n:]
 	}
 	return out, nil
+}
+
+// scanEligible adds rows' subscribers to out. A read that fails part-way
+// is an error, never a shorter list: whoever is missing from it would be
+// suppressed.
+func scanEligible(rows *sql.Rows, out map[int64]string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		out[id] = name
+	}
+	return rows.Err()
 }
