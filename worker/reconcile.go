@@ -92,8 +92,13 @@ func (w *Worker) ensure(ctx context.Context, id, queue string, since time.Time, 
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}
 	info, err := w.Inspector.GetTaskInfo(queue, id)
-	if err != nil {
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return 0, nil // gone between the two calls: the next pass sees it
+	}
+	if err != nil {
+		// Not knowing is not "gone": Redis may be down. The pass fails and
+		// is tried again later; nothing is enqueued on a guess.
+		return 0, fmt.Errorf("look up task %s: %w", id, err)
 	}
 	switch info.State {
 	case asynq.TaskStateCompleted, asynq.TaskStateArchived:
