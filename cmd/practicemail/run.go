@@ -66,6 +66,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	var srv *asynq.Server
 	if r.worker {
 		if srv, err = m.startWorker(ctx, a); err != nil {
+			stopHTTP(httpSrv) // nothing else is started yet
 			return err
 		}
 	}
@@ -82,11 +83,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	}
 	<-ctx.Done()
 	a.Log.Info("shutting_down")
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		httpSrv.Shutdown(sctx)
-		cancel()
-	}
+	stopHTTP(httpSrv)
 	stopSched()
 	wg.Wait()
 	if srv != nil {
@@ -104,6 +101,16 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	}
 	a.Log.Info("stopped")
 	return nil
+}
+
+// stopHTTP stops h, if it runs, giving requests under way a few seconds.
+func stopHTTP(h *web.Server) {
+	if h == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.Shutdown(ctx)
 }
 
 // startWorker reclaims what a previous life of this worker left unfinished,
