@@ -94,6 +94,9 @@ func printStatus(w io.Writer, r statusReport) {
 	fmt.Fprintln(w, "subscribers: "+byState(r.Subscribers, "active", "pending", "unsubscribed", "bounced", "complained"))
 	fmt.Fprintln(w, "posts:       "+byState(r.Posts, "new", "held", "sending", "sent", "baseline", "skipped"))
 	fmt.Fprintln(w, "deliveries:  "+byState(r.Deliveries, "queued", "sending", "sent", "failed", "suppressed"))
+	if r.Unfolded > 0 {
+		fmt.Fprintf(w, "             counting %d outcomes the database could not yet write to their rows (is the disk full or read-only?)\n", r.Unfolded)
+	}
 	for _, p := range r.Sending {
 		fmt.Fprintln(w, "sending:     "+progressLine(p))
 	}

@@ -29,25 +29,39 @@ func parseURL(u string) (dialect, string, error) {
 	case strings.HasPrefix(u, "sqlite:"), strings.HasPrefix(u, "file:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
 		path = strings.TrimPrefix(path, "//")
-		return sqliteDialect, sqliteDSN(path), ensureDir(path)
+		return sqliteDialect, sqliteDSN(path), ensureDir(bare(path))
 	case u != "" && !strings.Contains(u, "://"):
-		return sqliteDialect, sqliteDSN(u), ensureDir(u)
+		return sqliteDialect, sqliteDSN(u), ensureDir(bare(u))
 	}
 	return dialect{}, "", fmt.Errorf("database url %q: want sqlite:PATH or postgres://…", u)
 }
 
 // sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout, and
 // write-intent transactions, so two writers queue instead of failing to upgrade.
+// Of the options after a '?' only mode=ro is kept: the database opened
+// read-only, as by a reader who may not write.
 func sqliteDSN(path string) string {
+	readOnly := false
 	if i := strings.IndexByte(path, '?'); i >= 0 {
+		q, _ := url.ParseQuery(path[i+1:])
+		readOnly = q.Get("mode") == "ro"
 		path = path[:i]
 	}
 	v := url.Values{}
+	if readOnly {
+		v.Set("mode", "ro")
+	}
 	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(NORMAL)"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
 	return "file:" + path + "?" + v.Encode()
+}
+
+// bare is a SQLite path without its options.
+func bare(path string) string {
+	p, _, _ := strings.Cut(path, "?")
+	return p
 }
 
 func ensureDir(path string) error {

@@ -197,8 +197,8 @@ func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64,
 }
 
 func (db *DB) subscribers(ctx context.Context, where string, args ...any) ([]Subscriber, error) {
-	if err := db.foldOutcomes(ctx); err != nil { // journalled bounces
-		return nil, err
+	if _, err := db.ledger(ctx); err != nil { // folds journalled bounces
+		return nil, fmt.Errorf("list subscribers: %w", err)
 	}
 	rows, err := db.query(ctx, `SELECT s.id, s.email, s.name, s.status, s.time_zone, s.consent_source,
 		s.consent_at, s.created_at, COALESCE((SELECT `+db.dialect.groupConcat("t.topic")+`
