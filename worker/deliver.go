@@ -58,7 +58,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		next := time.Time{}
 		if s.connDown != nil {
 			wait := w.outageBackoff()
-			next = w.DB.Now().Add(wait)
+			next = w.now().Add(wait)
 			msg := "mail_server_unreachable"
 			if s.connDown.Code != 0 {
 				msg = "mail_server_refusing"
@@ -92,7 +92,7 @@ func (w *Worker) scheduleNextRound(ctx context.Context, b store.BatchRef) error 
 	// carries the time it is made at, so it never collides with the round
 	// that is scheduling it.
 	due = wholeSecondAfter(due)
-	id := fmt.Sprintf("r%d.%d", due.Unix(), time.Now().UnixMilli())
+	id := fmt.Sprintf("r%d.%d", due.Unix(), w.now().UnixMilli())
 	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, id), asynq.ProcessAt(due))
 }
 
@@ -243,7 +243,7 @@ func (s *batchSend) settle() error {
 // isEligible reports whether rows[0]'s subscriber may still be mailed,
 // refreshing the view for all remaining rows when it is stale.
 func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool, error) {
-	if s.eligible == nil || time.Since(s.checkedAt) > eligibilityTTL {
+	if s.eligible == nil || s.w.now().Sub(s.checkedAt) > eligibilityTTL {
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.SubscriberID
@@ -252,7 +252,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 		if err != nil {
 			return false, err
 		}
-		s.eligible, s.checkedAt = el, time.Now()
+		s.eligible, s.checkedAt = el, s.w.now()
 	}
 	_, ok := s.eligible[rows[0].SubscriberID]
 	return ok, nil
@@ -289,7 +289,7 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, MessageID: id,
 			Reply: fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, se.Error())}, nil
 	}
-	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
+	next := s.w.now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
 }
 
@@ -298,7 +298,7 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 // RetryBase and RetryMax. Every batch of the process shares the outage, so
 // an hour-long one costs a few tries an hour, not one per batch per minute.
 func (w *Worker) outageBackoff() time.Duration {
-	now := time.Now().UnixNano()
+	now := w.now().UnixNano()
 	w.outageSince.CompareAndSwap(0, now)
 	down := time.Duration(now - w.outageSince.Load())
 	return min(max(down/2, w.Options.RetryBase), w.Options.RetryMax)

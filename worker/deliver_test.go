@@ -85,7 +85,7 @@ func testWorker(t *testing.T, db *store.DB, q *asynq.Client, name string, log *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := links.NewSigner("https://mail.example", []byte("0123456789abcdef0123"))
+	signer, err := links.NewSigner("https://mail.example", []byte("0123456789abcdef0123"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,11 @@ func (w *Worker) Wait(timeout time.Duration) bool {
 	}
 }
 
+// now is the time by the process's one clock, its database's (store.DB.Now):
+// lease expiries and retry times are compared with it in SQL, and a test
+// that moves it moves the worker, the scheduler and the reconciler too.
+func (w *Worker) now() time.Time { return w.DB.Now() }
+
 // tracked counts a handler in w.running while it runs.
 func (w *Worker) tracked(h asynq.HandlerFunc) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {

@@ -186,7 +186,7 @@ func (a *App) buildWorker(o worker.Options) error {
 	if err != nil {
 		return err
 	}
-	signer, err := links.NewSigner(a.Config.Practice.BaseURL, key)
+	signer, err := links.NewSigner(a.Config.Practice.BaseURL, key, a.DB.Now)
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
 	}
