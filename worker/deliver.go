@@ -265,7 +265,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
 	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
 	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
-	id := messageID(rcpt, s.from)
+	id := s.msg.MessageID(rcpt)
 	if err == nil {
 		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil
 	}
