@@ -66,11 +66,6 @@ func (m *Main) loadConfig(path string) (*config.Config, error) {
 		}
 		return nil, err
 	}
-	for _, f := range cfg.Feeds {
-		if f.Mode == config.ModeDigest {
-			return nil, fmt.Errorf("feed %s: mode digest is not available yet; use mode: each", f.Name)
-		}
-	}
 	return cfg, nil
 }
 
