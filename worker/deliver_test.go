@@ -89,8 +89,8 @@ func testWorker(t *testing.T, db *store.DB, q *asynq.Client, name string, log *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(Options{Lease: 600 * time.Millisecond, RetryBase: 100 * time.Millisecond})
-	w.DB, w.Queue, w.Templates, w.Links = db, q, eng, signer
+	w := New(db, Options{Lease: 600 * time.Millisecond, RetryBase: 100 * time.Millisecond})
+	w.Queue, w.Templates, w.Links = q, eng, signer
 	w.Mail = &fakeSender{name: name, log: log, delay: delay}
 	w.Log = slog.New(slog.DiscardHandler)
 	w.Practice = Practice{Name: "Stillpoint", From: "Stillpoint <hello@stillpoint.example>", PostalAddress: "1 Main St", TimeZone: time.UTC}

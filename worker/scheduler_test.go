@@ -49,8 +49,8 @@ func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *l
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
 	t.Cleanup(func() { rdb.Close() })
 	return db, rdb, func(log *lockedBuffer) *Scheduler {
-		w := New(Options{})
-		w.DB, w.Queue = db, q
+		w := New(db, Options{})
+		w.Queue = q
 		w.Inspector = asynq.NewInspectorFromRedisClient(rdb)
 		w.Log = slog.New(slog.NewTextHandler(log, nil))
 		return &Scheduler{W: w, Redis: rdb, Tick: 20 * time.Millisecond, Reconcile: time.Hour, LockKey: "practicemail:test-scheduler"}

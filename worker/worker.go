@@ -107,10 +107,13 @@ type Worker struct {
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
 
-// New returns a Worker; fill the exported fields it leaves nil before use.
-func New(o Options) *Worker {
+// New returns a Worker on db, and tunes db's recorder for its in-flight
+// messages, each of which may have an outcome waiting to be written
+// (store.DB.SetSenders). Fill the exported fields it leaves nil before use.
+func New(db *store.DB, o Options) *Worker {
 	o = o.withDefaults()
-	return &Worker{Options: o, identity: process, Log: slog.Default(),
+	db.SetSenders(o.InFlight)
+	return &Worker{DB: db, Options: o, identity: process, Log: slog.Default(),
 		inFlight: make(chan struct{}, o.InFlight), stopping: make(chan struct{})}
 }
 

@@ -121,26 +121,7 @@ func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
 	} else if n > 0 {
 		a.Log.Info("reconciled_at_start", "enqueued", n)
 	}
-	cfg := asynq.Config{
-		Concurrency:     a.Config.Worker.Concurrency,
-		Queues:          worker.Queues,
-		Logger:          worker.NewAsynqLogger(a.Log),
-		LogLevel:        asynq.WarnLevel,
-		ShutdownTimeout: 10 * time.Second,
-	}
-	// asynq looks for new work every second by default when its queues are
-	// empty: a post would wait up to a second between each of its steps.
-	cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = 100*time.Millisecond, 500*time.Millisecond
-	if m.QueuePoll > 0 {
-		cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = m.QueuePoll, m.QueuePoll
-	}
-	srv := asynq.NewServerFromRedisClient(a.Redis, cfg)
-	mux := asynq.NewServeMux()
-	a.Worker.Register(mux)
-	if err := srv.Start(mux); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	return srv, nil
+	return a.Worker.Start(a.Redis, worker.ServerOptions{Concurrency: a.Config.Worker.Concurrency, QueuePoll: m.QueuePoll})
 }
 
 func (m *Main) announce(a *App, h *web.Server, r roles) {
