@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 	"github.com/practicemail/practicemail/templates"
@@ -127,13 +127,7 @@ func batchOf20(t *testing.T, db *store.DB) store.BatchRef {
 
 func testQueue(t *testing.T) *asynq.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
-	}
-	rdb.FlushDB(context.Background())
-	t.Cleanup(func() { rdb.Close() })
-	return asynq.NewClientFromRedisClient(rdb)
+	return asynq.NewClientFromRedisClient(redistest.DB(t, redistest.Worker))
 }
 
 func deliverTask(b store.BatchRef) *asynq.Task { return NewDeliverTask("", b, "") }
@@ -343,7 +337,7 @@ func TestStopHandsTheRestBack(t *testing.T) {
 		}
 		return 5 * time.Millisecond
 	})
-	a.Inspector = asynq.NewInspectorFromRedisClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()}))
+	a.Inspector = asynq.NewInspectorFromRedisClient(redistest.Client(t, redistest.Worker))
 	if err := a.handleDeliver(context.Background(), deliverTask(b)); err != nil {
 		t.Fatalf("a stopped task returned %v, want success", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -26,7 +27,7 @@ func TestReconcileReportsATaskLookupThatFails(t *testing.T) {
 		Key: "guid:1", Title: "Hello", URL: "https://blog.example/1", Content: "<p>Hi</p>", Hash: "h"}}}); err != nil {
 		t.Fatal(err)
 	}
-	w := newScheduler(&lockedBuffer{}).W
+	w := newScheduler(&logtest.Buffer{}).W
 	if n, err := w.Reconcile(ctx, false); err != nil || n != 1 {
 		t.Fatalf("first pass: %d enqueued, %v; want the post's fan-out", n, err)
 	}

@@ -1,12 +1,9 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,40 +12,23 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/practicemail/practicemail/internal/logtest"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
-// lockedBuffer is a log sink safe for the schedulers' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // schedulerSetup returns a database with one due feed, the Redis client the
 // test queue uses, and a way to make schedulers on them.
-func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *lockedBuffer) *Scheduler) {
+func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *logtest.Buffer) *Scheduler) {
 	t.Helper()
 	db := storetest.Open(t, "sqlite")
 	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
 		t.Fatal(err)
 	}
 	q := testQueue(t)
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
-	t.Cleanup(func() { rdb.Close() })
-	return db, rdb, func(log *lockedBuffer) *Scheduler {
+	rdb := redistest.Client(t, redistest.Worker)
+	return db, rdb, func(log *logtest.Buffer) *Scheduler {
 		w := New(db, Options{})
 		w.Queue = q
 		w.Inspector = asynq.NewInspectorFromRedisClient(rdb)
@@ -63,7 +43,7 @@ func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *l
 // next tick rather than after the lock would have expired.
 func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	logs := []*lockedBuffer{{}, {}}
+	logs := []*logtest.Buffer{{}, {}}
 	var cancels []context.CancelFunc
 	var wgs []*sync.WaitGroup
 	for _, log := range logs {
@@ -115,7 +95,7 @@ func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 // not after it expires.
 func TestSchedulerTakesOverADeadLocalLock(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	s := newScheduler(&lockedBuffer{})
+	s := newScheduler(&logtest.Buffer{})
 	dead := s.W.identity.host + "/999999999/dead/0"
 	if err := rdb.Set(context.Background(), s.LockKey, dead, time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -130,15 +110,6 @@ func TestSchedulerTakesOverADeadLocalLock(t *testing.T) {
 	}
 }
 
-// testRedisDB is the worker tests' Redis database: 11, or
-// PRACTICEMAIL_TEST_REDIS_DB_WORKER.
-func testRedisDB() int {
-	if n, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB_WORKER")); err == nil {
-		return n
-	}
-	return 11
-}
-
 // A database made afresh beside the tasks an earlier one left in Redis (kept
 // there for their retention period) still gets its polls: task IDs carry
 // the database's instance ID. Before, the new database's first poll of feed
@@ -148,7 +119,7 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	ctx := context.Background()
 	for i, instance := range []string{"0123456789", "abcdefabcd"} {
-		s := newScheduler(&lockedBuffer{})
+		s := newScheduler(&logtest.Buffer{})
 		s.W.Instance = instance
 		s.W.DB = storetest.Open(t, "sqlite") // a fresh database: feed 1 again, never polled
 		if err := s.W.DB.SyncFeeds(ctx, []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
@@ -176,7 +147,7 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 // it answers again.
 func TestSchedulerWarnsOncePerOutage(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	s := newScheduler(log)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -215,7 +186,7 @@ func TestArchivedPollDoesNotStopTheFeed(t *testing.T) {
 	run := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		newScheduler(&lockedBuffer{}).Run(ctx)
+		newScheduler(&logtest.Buffer{}).Run(ctx)
 	}
 	run()
 	tasks, err := insp.ListPendingTasks(QueueControl)

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -37,8 +36,7 @@ func TestRunThatCannotStartItsWorkerStopsServingHTTP(t *testing.T) {
 	}
 	// The post's fan-out task ID is taken in Redis by a key asynq cannot
 	// read: the reconcile at start fails to learn that task's state.
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: redisDB})
-	defer rdb.Close()
+	rdb := redistest.Client(t, redistest.Commands)
 	key := fmt.Sprintf("asynq:{control}:t:%s:post:fanout:%d", instance, ids[0])
 	if err := rdb.SAdd(ctx, "asynq:queues", "control").Err(); err != nil {
 		t.Fatal(err)
