@@ -24,6 +24,9 @@ type Scheduler struct {
 	LockKey   string        // [practicemail:scheduler]
 
 	lockErr string // the last error taking the lock, logged once until it changes
+	// afterRound, when set, is called at the end of every round with
+	// whether this scheduler led it: tests wait on rounds, not on time.
+	afterRound func(leader bool)
 }
 
 const lockTTL = 15 * time.Second
@@ -63,6 +66,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				}
 				lastReconcile = s.W.now()
 			}
+		}
+		if s.afterRound != nil {
+			s.afterRound(leader)
 		}
 		select {
 		case <-ctx.Done():
