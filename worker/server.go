@@ -30,10 +30,12 @@ func (w *Worker) Start(rdb redis.UniversalClient, o ServerOptions) (*asynq.Serve
 }
 
 func (w *Worker) serverConfig(o ServerOptions) asynq.Config {
+	log := NewAsynqLogger(w.Log)
+	log.now = w.now // the one clock
 	cfg := asynq.Config{
 		Concurrency:     o.Concurrency,
 		Queues:          Queues,
-		Logger:          NewAsynqLogger(w.Log),
+		Logger:          log,
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
 	}
