@@ -1,5 +1,5 @@
 // Package redistest gives tests a Redis database of their own on the test
-// server, 127.0.0.1:6379. Packages whose tests run at the same time use
+// server (Addr). Packages whose tests run at the same time use
 // different databases; an environment variable moves each, so that two
 // copies of the tests can run side by side.
 package redistest
@@ -17,8 +17,15 @@ import (
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
-// Addr is the test Redis server.
-const Addr = "127.0.0.1:6379"
+// Addr is the test Redis server: PRACTICEMAIL_TEST_REDIS_ADDR, or
+// 127.0.0.1:6379. (A server of its own lets a copy of the tests use
+// database numbers past the default server's 16.)
+func Addr() string {
+	if a := os.Getenv("PRACTICEMAIL_TEST_REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
 
 // Database is one Redis database number the tests use.
 type Database struct {
@@ -43,7 +50,7 @@ func (d Database) Number() int {
 }
 
 // URL is d's redis:// URL, for a configuration.
-func (d Database) URL() string { return fmt.Sprintf("redis://%s/%d", Addr, d.Number()) }
+func (d Database) URL() string { return fmt.Sprintf("redis://%s/%d", Addr(), d.Number()) }
 
 // DB returns a client on d, emptied, closed when the test ends. Without a
 // Redis answering it skips the test, or fails it when CI=true.
@@ -62,12 +69,12 @@ func DB(t testing.TB, d Database) *redis.Client {
 // CI=true.
 func Client(t testing.TB, d Database) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: Addr, DB: d.Number()})
+	rdb := redis.NewClient(&redis.Options{Addr: Addr(), DB: d.Number()})
 	t.Cleanup(func() { rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		storetest.Unavailable(t, "Redis at "+Addr, err)
+		storetest.Unavailable(t, fmt.Sprintf("Redis database %d at %s", d.Number(), Addr()), err)
 	}
 	return rdb
 }
