@@ -59,3 +59,16 @@ func TestLedgerReadsWhenTheFoldCannotBeWritten(t *testing.T) {
 		t.Fatalf("after the fold (-want +got):\n%s\nunfolded %d, want 0", d, c.Unfolded)
 	}
 }
+
+// Migrating a database that is already current writes nothing, so a command
+// that migrates at start (`status`) still starts on a read-only database.
+func TestMigrateStartsOnACurrentReadOnlyDatabase(t *testing.T) {
+	url := storetest.URL(t, "sqlite")
+	storetest.OpenAt(t, url) // migrated
+	ro, err := store.Open(ctx, url+"?mode=ro")
+	must(t, err)
+	defer ro.Close()
+	if n, err := ro.Migrate(ctx); err != nil || n != 0 {
+		t.Fatalf("Migrate on a current, read-only database = %d, %v; want 0, nil", n, err)
+	}
+}
