@@ -75,7 +75,7 @@ func (w *Worker) handleDeliver(ctx context.Context, t *asynq.Task) error {
 		}
 		if s.connDown != nil {
 			wait := w.outageBackoff()
-			next = w.DB.Now().Add(wait)
+			next = w.now().Add(wait)
 			w.Log.Warn(outageLabel(s.connDown), "kind", b.Kind, "source", b.SourceID, "batch", b.Batch,
 				"error", s.connDown.Error(), "retry_in", wait.String())
 		}
@@ -103,7 +103,7 @@ func (w *Worker) scheduleNextRound(ctx context.Context, b store.BatchRef) error 
 	// carries the time it is made at, so it never collides with the round
 	// that is scheduling it.
 	due = wholeSecondAfter(due)
-	id := fmt.Sprintf("r%d.%d", due.Unix(), time.Now().UnixMilli())
+	id := fmt.Sprintf("r%d.%d", due.Unix(), w.now().UnixMilli())
 	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, id), asynq.ProcessAt(due))
 }
 
@@ -275,7 +275,7 @@ func (s *batchSend) settle() error {
 // isEligible reports whether rows[0]'s subscriber may still be mailed,
 // refreshing the view for all remaining rows when it is stale.
 func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool, error) {
-	if s.eligible == nil || time.Since(s.checkedAt) > eligibilityTTL {
+	if s.eligible == nil || s.w.now().Sub(s.checkedAt) > eligibilityTTL {
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.SubscriberID
@@ -284,7 +284,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 		if err != nil {
 			return false, err
 		}
-		s.eligible, s.checkedAt = el, time.Now()
+		s.eligible, s.checkedAt = el, s.w.now()
 	}
 	_, ok := s.eligible[rows[0].SubscriberID]
 	return ok, nil
@@ -297,7 +297,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
 	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
 	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
-	id := messageID(rcpt, s.from)
+	id := s.msg.MessageID(rcpt)
 	if err == nil {
 		return store.Outcome{ID: r.ID, State: store.DeliverySent, Reply: reply, MessageID: id}, nil
 	}
@@ -325,7 +325,7 @@ func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (
 		return store.Outcome{ID: r.ID, State: store.DeliveryFailed, MessageID: id,
 			Reply: fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, se.Error())}, nil
 	}
-	next := s.w.DB.Now().Add(s.w.Options.backoff(r.Attempts))
+	next := s.w.now().Add(s.w.Options.backoff(r.Attempts))
 	return store.Outcome{ID: r.ID, State: store.DeliveryQueued, Reply: se.Error(), MessageID: id, Next: next}, nil
 }
 
@@ -367,7 +367,7 @@ func outageLabel(se *mail.SendError) string {
 // RetryBase and RetryMax. Every batch of the process shares the outage, so
 // an hour-long one costs a few tries an hour, not one per batch per minute.
 func (w *Worker) outageBackoff() time.Duration {
-	now := w.DB.Now().UnixNano()
+	now := w.now().UnixNano()
 	w.outageSince.CompareAndSwap(0, now)
 	down := time.Duration(now - w.outageSince.Load())
 	return min(max(down/2, w.Options.RetryBase), w.Options.RetryMax)

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 	"github.com/practicemail/practicemail/templates"
@@ -85,12 +85,12 @@ func testWorker(t *testing.T, db *store.DB, q *asynq.Client, name string, log *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := links.NewSigner("https://mail.example", []byte("0123456789abcdef0123"))
+	signer, err := links.NewSigner("https://mail.example", []byte("0123456789abcdef0123"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(Options{Lease: 600 * time.Millisecond, RetryBase: 100 * time.Millisecond})
-	w.DB, w.Queue, w.Templates, w.Links = db, q, eng, signer
+	w := New(db, Options{Lease: 600 * time.Millisecond, RetryBase: 100 * time.Millisecond})
+	w.Queue, w.Templates, w.Links = q, eng, signer
 	w.Mail = &fakeSender{name: name, log: log, delay: delay}
 	w.Log = slog.New(slog.DiscardHandler)
 	w.Practice = Practice{Name: "Stillpoint", From: "Stillpoint <hello@stillpoint.example>", PostalAddress: "1 Main St", TimeZone: time.UTC}
@@ -127,13 +127,7 @@ func batchOf20(t *testing.T, db *store.DB) store.BatchRef {
 
 func testQueue(t *testing.T) *asynq.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
-	}
-	rdb.FlushDB(context.Background())
-	t.Cleanup(func() { rdb.Close() })
-	return asynq.NewClientFromRedisClient(rdb)
+	return asynq.NewClientFromRedisClient(redistest.DB(t, redistest.Worker))
 }
 
 func deliverTask(b store.BatchRef) *asynq.Task { return NewDeliverTask("", b, "") }
@@ -343,7 +337,7 @@ func TestStopHandsTheRestBack(t *testing.T) {
 		}
 		return 5 * time.Millisecond
 	})
-	a.Inspector = asynq.NewInspectorFromRedisClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()}))
+	a.Inspector = asynq.NewInspectorFromRedisClient(redistest.Client(t, redistest.Worker))
 	if err := a.handleDeliver(context.Background(), deliverTask(b)); err != nil {
 		t.Fatalf("a stopped task returned %v, want success", err)
 	}

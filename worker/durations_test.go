@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,7 +17,7 @@ import (
 // ("retry_every":100000000); the log says "100ms".
 func TestLoggedDurationsAreReadable(t *testing.T) {
 	_, _, newScheduler := schedulerSetup(t)
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	s := newScheduler(log)
 	s.W.Log = slog.New(slog.NewJSONHandler(log, nil))
 	l, err := net.Listen("tcp", "127.0.0.1:0")

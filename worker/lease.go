@@ -15,6 +15,7 @@ import (
 // further, so a slow but live sender and its successor never overlap.
 type lease struct {
 	renew func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
+	now   func() time.Time // the database's clock, which compares the lease's expiry
 	batch store.BatchRef
 	owner string
 	dur   time.Duration
@@ -25,12 +26,12 @@ type lease struct {
 }
 
 func newLease(db *store.DB, b store.BatchRef, owner string, dur time.Duration) *lease {
-	return &lease{renew: db.RenewLease, batch: b, owner: owner, dur: dur}
+	return &lease{renew: db.RenewLease, now: db.Now, batch: b, owner: owner, dur: dur}
 }
 
 // until is the lease end to store, and starts the local deadline.
 func (l *lease) until() time.Time {
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	l.deadline = now.Add(l.dur - l.margin())
 	l.mu.Unlock()
@@ -43,7 +44,7 @@ func (l *lease) margin() time.Duration { return l.dur / 3 }
 func (l *lease) valid() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return time.Now().Before(l.deadline)
+	return l.now().Before(l.deadline)
 }
 
 // keep renews the lease every third of its length until the returned stop is
@@ -63,7 +64,7 @@ func (l *lease) keep(ctx context.Context, log *slog.Logger) (stop func()) {
 				return
 			case <-t.C:
 			}
-			start := time.Now()
+			start := l.now()
 			due, err := l.renew(ctx, l.batch, l.owner, start.Add(l.dur))
 			if err != nil {
 				if ctx.Err() == nil && (l.quiet == nil || !l.quiet()) {

@@ -207,7 +207,7 @@ func TestFailedOutcomeWriteStopsEverySender(t *testing.T) {
 // running behind: before, each timed-out Wait left a goroutine waiting
 // for the handler.
 func TestWaitLeavesNoGoroutineBehind(t *testing.T) {
-	w := New(Options{})
+	w := New(storetest.Open(t, "sqlite"), Options{})
 	release, started := make(chan struct{}), make(chan struct{})
 	h := w.tracked(func(context.Context, *asynq.Task) error {
 		close(started)

@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/practicemail/practicemail/internal/logtest"
 )
 
 func TestAsynqLoggerQuietsRepeats(t *testing.T) {
-	var out lockedBuffer
+	var out logtest.Buffer
 	l := NewAsynqLogger(slog.New(slog.NewTextHandler(&out, nil)))
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	l.now = func() time.Time { return now }

@@ -34,7 +34,7 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 			return n, err
 		}
 		for _, p := range posts {
-			since := time.Now() // a running fan-out is left alone…
+			since := w.now() // a running fan-out is left alone…
 			if atStart {
 				since = time.Time{} // …except at start
 			}
@@ -54,7 +54,7 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 	}
 	for _, b := range batches {
 		since := b.Due
-		if atStart && !since.After(time.Now()) {
+		if atStart && !since.After(w.now()) {
 			since = time.Time{} // rows just reclaimed from a dead sender: rescue at once
 		}
 		ref := b.BatchRef
@@ -81,7 +81,7 @@ const orphanAfter = 10 * time.Second
 // sending one row twice.
 func (w *Worker) ensure(ctx context.Context, id, queue string, since time.Time, newTask func(round string) *asynq.Task) (int, error) {
 	var opts []asynq.Option
-	if since.After(time.Now()) {
+	if since.After(w.now()) {
 		opts = append(opts, asynq.ProcessAt(wholeSecondAfter(since)))
 	}
 	_, err := w.Queue.EnqueueContext(ctx, newTask(""), opts...)
@@ -92,8 +92,13 @@ func (w *Worker) ensure(ctx context.Context, id, queue string, since time.Time, 
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}
 	info, err := w.Inspector.GetTaskInfo(queue, id)
-	if err != nil {
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return 0, nil // gone between the two calls: the next pass sees it
+	}
+	if err != nil {
+		// Not knowing is not "gone": Redis may be down. The pass fails and
+		// is tried again later; nothing is enqueued on a guess.
+		return 0, fmt.Errorf("look up task %s: %w", id, err)
 	}
 	switch info.State {
 	case asynq.TaskStateCompleted, asynq.TaskStateArchived:
@@ -102,10 +107,10 @@ func (w *Worker) ensure(ctx context.Context, id, queue string, since time.Time, 
 		}
 		return w.ensure(ctx, id, queue, since, newTask)
 	case asynq.TaskStateActive:
-		if time.Since(since) < orphanAfter {
+		if w.now().Sub(since) < orphanAfter {
 			return 0, nil
 		}
-		return 1, w.enqueue(ctx, newTask("rescue"+strconv.FormatInt(time.Now().Unix()/60, 10)))
+		return 1, w.enqueue(ctx, newTask("rescue"+strconv.FormatInt(w.now().Unix()/60, 10)))
 	}
 	return 0, nil // pending, scheduled or retry: it will run
 }

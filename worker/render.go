@@ -166,16 +166,10 @@ func firstNonZero[T comparable](vs ...T) T {
 }
 
 // fromAddress is the bare address of the practice's From: the envelope
-// sender, and the domain of our Message-IDs (as mail.Prepare uses it).
+// sender.
 func (w *Worker) fromAddress() string {
 	if a, err := netmail.ParseAddress(w.Practice.From); err == nil {
 		return a.Address
 	}
 	return w.Practice.From
-}
-
-// messageID is the Message-ID the mail package writes for rcpt.
-func messageID(rcpt mail.Recipient, from string) string {
-	_, domain, _ := strings.Cut(from, "@")
-	return "<" + rcpt.MessageID + "@" + domain + ">"
 }

@@ -35,6 +35,9 @@ type Scheduler struct {
 	lockErr string // the last error taking the lock, logged once until it changes
 	applied bool   // this leadership has applied Feeds to the table
 	differs string // the differences from the leader last logged while standing by
+	// afterRound, when set, is called at the end of every round with
+	// whether this scheduler led it: tests wait on rounds, not on time.
+	afterRound func(leader bool)
 }
 
 // SchedulerLockKey is the Redis key the leading scheduler holds.
@@ -84,7 +87,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		if leader {
 			s.enqueueDuePolls(ctx)
-			if time.Since(lastReconcile) >= s.Reconcile {
+			if s.W.now().Sub(lastReconcile) >= s.Reconcile {
 				s.applied = s.applyFeeds(ctx)
 				if n, err := s.W.Reconcile(ctx, false); err != nil {
 					if ctx.Err() == nil { // not merely shutting down
@@ -93,8 +96,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				} else if n > 0 {
 					s.W.Log.Info("reconciled", "enqueued", n)
 				}
-				lastReconcile = time.Now()
+				lastReconcile = s.W.now()
 			}
+		}
+		if s.afterRound != nil {
+			s.afterRound(leader)
 		}
 		select {
 		case <-ctx.Done():
@@ -197,7 +203,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`
 
 func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
-	due, err := s.W.DB.DueFeeds(ctx, s.W.DB.Now())
+	due, err := s.W.DB.DueFeeds(ctx, s.W.now())
 	if err != nil {
 		if ctx.Err() == nil { // not merely shutting down
 			s.W.Log.Warn("due_feeds_failed", "error", err)
@@ -219,7 +225,7 @@ func (s *Scheduler) enqueueDuePolls(ctx context.Context) {
 // makes the poll again, or the feed would not be polled for as long as
 // asynq keeps what it archived.
 func (w *Worker) enqueuePoll(ctx context.Context, f store.Feed) error {
-	_, err := w.ensure(ctx, pollTaskID(w.Instance, f.ID, f.NextPollAt), QueueControl, time.Now(),
+	_, err := w.ensure(ctx, pollTaskID(w.Instance, f.ID, f.NextPollAt), QueueControl, w.now(),
 		func(string) *asynq.Task { return NewFeedPollTask(w.Instance, f.ID, f.NextPollAt) })
 	return err
 }

@@ -1,12 +1,9 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,42 +12,25 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/practicemail/practicemail/internal/logtest"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
-// lockedBuffer is a log sink safe for the schedulers' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // schedulerSetup returns a database with one due feed, the Redis client the
 // test queue uses, and a way to make schedulers on them.
-func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *lockedBuffer) *Scheduler) {
+func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *logtest.Buffer) *Scheduler) {
 	t.Helper()
 	db := storetest.Open(t, "sqlite")
 	if err := db.SyncFeeds(context.Background(), []store.FeedSpec{blogSpec}); err != nil {
 		t.Fatal(err)
 	}
 	q := testQueue(t)
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB()})
-	t.Cleanup(func() { rdb.Close() })
-	return db, rdb, func(log *lockedBuffer) *Scheduler {
-		w := New(Options{})
-		w.DB, w.Queue = db, q
+	rdb := redistest.Client(t, redistest.Worker)
+	return db, rdb, func(log *logtest.Buffer) *Scheduler {
+		w := New(db, Options{})
+		w.Queue = q
 		w.Inspector = asynq.NewInspectorFromRedisClient(rdb)
 		w.Log = slog.New(slog.NewTextHandler(log, nil))
 		return &Scheduler{W: w, Redis: rdb, Feeds: []store.FeedSpec{blogSpec}, Tick: 20 * time.Millisecond, Reconcile: time.Hour, LockKey: "practicemail:test-scheduler"}
@@ -60,32 +40,103 @@ func schedulerSetup(t *testing.T) (*store.DB, redis.UniversalClient, func(log *l
 // blogSpec is the feed the schedulers of these tests are configured with.
 var blogSpec = store.FeedSpec{Name: "blog", URL: "https://blog.example/feed", Every: 15 * time.Minute, HoldOver: 3}
 
+// rounds follows a scheduler's rounds through its afterRound hook, so a
+// test waits for rounds rather than for time to pass.
+type rounds struct {
+	mu      sync.Mutex
+	n, led  int  // rounds finished, and of them led
+	leading bool // whether it led the last
+	more    chan struct{}
+}
+
+func watchRounds(s *Scheduler) *rounds {
+	r := &rounds{more: make(chan struct{}, 1)}
+	s.afterRound = func(leader bool) {
+		r.mu.Lock()
+		r.n++
+		if leader {
+			r.led++
+		}
+		r.leading = leader
+		r.mu.Unlock()
+		select {
+		case r.more <- struct{}{}:
+		default:
+		}
+	}
+	return r
+}
+
+// wait waits until the scheduler has finished n rounds in all, and returns
+// how many of them it led and whether it led the last.
+func (r *rounds) wait(t *testing.T, n int) (led int, leading bool) {
+	t.Helper()
+	hung := time.After(time.Minute) // a hang, not a speed limit
+	for {
+		r.mu.Lock()
+		done, led, leading := r.n, r.led, r.leading
+		r.mu.Unlock()
+		if done >= n {
+			return led, leading
+		}
+		select {
+		case <-r.more:
+		case <-hung:
+			t.Fatalf("the scheduler finished %d of %d rounds in a minute", done, n)
+		}
+	}
+}
+
+func (r *rounds) finished() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// runUntilItLeads runs s until it has led one round.
+func runUntilItLeads(t *testing.T, s *Scheduler) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang, not a speed limit
+	defer cancel()
+	led := false
+	s.afterRound = func(leader bool) {
+		if leader {
+			led = true
+			cancel()
+		}
+	}
+	s.Run(ctx)
+	if !led {
+		t.Fatal("the scheduler never led")
+	}
+}
+
 // Two schedulers: while both run, one leads and the other stands by, and
-// the due poll is enqueued once however many ticks pass. When the leader
+// the due poll is enqueued once however many rounds pass. When the leader
 // stops it lets go of the lock, and the one standing by takes over at its
-// next tick rather than after the lock would have expired.
+// next round rather than after the lock would have expired.
 func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	logs := []*lockedBuffer{{}, {}}
 	var cancels []context.CancelFunc
 	var wgs []*sync.WaitGroup
-	for _, log := range logs {
+	var rs []*rounds
+	for range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
 		wg := &sync.WaitGroup{}
 		wg.Add(1)
-		s := newScheduler(log)
+		s := newScheduler(&logtest.Buffer{})
+		rs = append(rs, watchRounds(s))
 		go func() { defer wg.Done(); s.Run(ctx) }()
 		cancels, wgs = append(cancels, cancel), append(wgs, wg)
 	}
 	stop := func(i int) { cancels[i](); wgs[i].Wait() }
 	defer stop(0)
 	defer stop(1)
-	dump := func() string { return "A:\n" + logs[0].String() + "\nB:\n" + logs[1].String() }
 
-	time.Sleep(500 * time.Millisecond) // 25 ticks each, both running
-	led := func(i int) int { return strings.Count(logs[i].String(), "leader=true") }
-	if led(0)+led(1) != 1 {
-		t.Fatalf("%d schedulers led while both ran, want 1\n%s", led(0)+led(1), dump())
+	led0, _ := rs[0].wait(t, 25)
+	led1, _ := rs[1].wait(t, 25) // 25 rounds each, both running
+	if (led0 > 0) == (led1 > 0) {
+		t.Fatalf("scheduler A led %d rounds and B %d while both ran; want one of them only", led0, led1)
 	}
 	tasks, err := asynq.NewInspectorFromRedisClient(rdb).ListPendingTasks(QueueControl)
 	if err != nil {
@@ -96,19 +147,18 @@ func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 	}
 
 	leader, standby := 0, 1
-	if led(1) == 1 {
+	if led1 > 0 {
 		leader, standby = 1, 0
 	}
-	stop(leader)
-	deadline := time.Now().Add(5 * time.Second) // far less than the lock's 15 s
-	for led(standby) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the scheduler standing by did not take over when the leader stopped\n%s", dump())
-		}
-		time.Sleep(10 * time.Millisecond)
+	stop(leader) // it lets go of the lock before it returns
+	// The round under way may have begun before; the one after it began
+	// with the lock free. The lock would expire only after 15 s.
+	n := rs[standby].finished()
+	if _, leading := rs[standby].wait(t, n+2); !leading {
+		t.Fatal("the scheduler standing by did not take over at its next round when the leader stopped")
 	}
 	// The new leader enqueues the same due poll: same ID, still one task.
-	time.Sleep(100 * time.Millisecond)
+	rs[standby].wait(t, n+3)
 	if tasks, err = asynq.NewInspectorFromRedisClient(rdb).ListPendingTasks(QueueControl); err != nil || len(tasks) != 1 {
 		t.Fatalf("after the handover: %d pending control tasks (%v), want the one feed poll", len(tasks), err)
 	}
@@ -118,7 +168,7 @@ func TestOneSchedulerLeadsAndPollsAreEnqueuedOnce(t *testing.T) {
 // not after it expires.
 func TestSchedulerTakesOverADeadLocalLock(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	s := newScheduler(&lockedBuffer{})
+	s := newScheduler(&logtest.Buffer{})
 	dead := s.W.identity.host + "/999999999/dead/0"
 	if err := rdb.Set(context.Background(), s.LockKey, dead, time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -133,15 +183,6 @@ func TestSchedulerTakesOverADeadLocalLock(t *testing.T) {
 	}
 }
 
-// testRedisDB is the worker tests' Redis database: 11, or
-// PRACTICEMAIL_TEST_REDIS_DB_WORKER.
-func testRedisDB() int {
-	if n, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB_WORKER")); err == nil {
-		return n
-	}
-	return 11
-}
-
 // A database made afresh beside the tasks an earlier one left in Redis (kept
 // there for their retention period) still gets its polls: task IDs carry
 // the database's instance ID. Before, the new database's first poll of feed
@@ -151,15 +192,13 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	ctx := context.Background()
 	for i, instance := range []string{"0123456789", "abcdefabcd"} {
-		s := newScheduler(&lockedBuffer{})
+		s := newScheduler(&logtest.Buffer{})
 		s.W.Instance = instance
 		s.W.DB = storetest.Open(t, "sqlite") // a fresh database: feed 1 again, never polled
 		if err := s.W.DB.SyncFeeds(ctx, []store.FeedSpec{blogSpec}); err != nil {
 			t.Fatal(err)
 		}
-		runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		s.Run(runCtx)
-		cancel()
+		runUntilItLeads(t, s)
 		tasks, err := insp.ListPendingTasks(QueueControl)
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +218,7 @@ func TestTaskIDsBelongToTheirDatabase(t *testing.T) {
 // it answers again.
 func TestSchedulerWarnsOncePerOutage(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	s := newScheduler(log)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -215,11 +254,7 @@ func TestSchedulerWarnsOncePerOutage(t *testing.T) {
 func TestArchivedPollDoesNotStopTheFeed(t *testing.T) {
 	_, rdb, newScheduler := schedulerSetup(t)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	run := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		newScheduler(&lockedBuffer{}).Run(ctx)
-	}
+	run := func() { runUntilItLeads(t, newScheduler(&logtest.Buffer{})) }
 	run()
 	tasks, err := insp.ListPendingTasks(QueueControl)
 	if err != nil || len(tasks) != 1 {
@@ -244,7 +279,7 @@ func TestArchivedPollDoesNotStopTheFeed(t *testing.T) {
 // when it takes over.
 func TestAStandbySchedulerLeavesTheLeadersFeedsAlone(t *testing.T) {
 	db, _, newScheduler := schedulerSetup(t)
-	logs := []*lockedBuffer{{}, {}}
+	logs := []*logtest.Buffer{{}, {}}
 	leader, standby := newScheduler(logs[0]), newScheduler(logs[1])
 	leader.Feeds = []store.FeedSpec{{Name: "blog", URL: blogSpec.URL, Every: 30 * time.Second, HoldOver: 3}}
 	standby.Feeds = []store.FeedSpec{}
@@ -301,7 +336,7 @@ func TestAStandbySchedulerLeavesTheLeadersFeedsAlone(t *testing.T) {
 // leader) is put back at its next reconcile.
 func TestTheLeaderPutsItsFeedsBackWhenTheTableIsChanged(t *testing.T) {
 	db, _, newScheduler := schedulerSetup(t)
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	s := newScheduler(log)
 	s.Reconcile = 50 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())

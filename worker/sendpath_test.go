@@ -170,9 +170,9 @@ func TestOutageLogSaysWhatFailed(t *testing.T) {
 	}
 }
 
-// rounds runs the batch's rounds, moving the clock past each wait, until
+// runRounds runs the batch's rounds, moving the clock past each wait, until
 // none of its rows is due; at most max rounds.
-func rounds(t *testing.T, w *Worker, clock *fakeClock, b store.BatchRef, max int) {
+func runRounds(t *testing.T, w *Worker, clock *fakeClock, b store.BatchRef, max int) {
 	t.Helper()
 	ctx := context.Background()
 	for range max {
@@ -208,7 +208,7 @@ func TestServerSlowerThanTheConnectTimeoutSendsEachOnce(t *testing.T) {
 	})
 	b := batchOf20(t, db)
 	w := smtpWorker(t, db, srv.URL, 1, mail.Options{Timeout: connect})
-	rounds(t, w, clock, b, 5)
+	runRounds(t, w, clock, b, 5)
 	got := perRecipient(srv)
 	if len(got) != 20 || got["p0@example.com"] != 1 {
 		t.Fatalf("%d people reached, p0 got %d; want 20 and 1", len(got), got["p0@example.com"])
@@ -250,7 +250,7 @@ func TestUnansweredTwiceIsRecordedUnknown(t *testing.T) {
 	w := smtpWorker(t, db, srv.URL, 1, mail.Options{DataTimeout: 200 * time.Millisecond})
 	logs := &logRecords{}
 	w.Log = slog.New(logs)
-	rounds(t, w, clock, b, 6)
+	runRounds(t, w, clock, b, 6)
 	mu.Lock()
 	if reached != 2 {
 		t.Errorf("the server had p0's message %d times, want 2", reached)

@@ -105,10 +105,13 @@ type Worker struct {
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }
 
-// New returns a Worker; fill the exported fields it leaves nil before use.
-func New(o Options) *Worker {
+// New returns a Worker on db, and tunes db's recorder for its in-flight
+// messages, each of which may have an outcome waiting to be written
+// (store.DB.SetSenders). Fill the exported fields it leaves nil before use.
+func New(db *store.DB, o Options) *Worker {
 	o = o.withDefaults()
-	w := &Worker{Options: o, identity: process, Log: slog.Default(),
+	db.SetSenders(o.InFlight)
+	w := &Worker{DB: db, Options: o, identity: process, Log: slog.Default(),
 		inFlight: make(chan struct{}, o.InFlight), stopping: make(chan struct{})}
 	w.ledger = &ledgerGuard{w: w}
 	w.onWritten = w.ledger.written
@@ -144,6 +147,11 @@ func (w *Worker) Wait(timeout time.Duration) bool {
 		return false
 	}
 }
+
+// now is the time by the process's one clock, its database's (store.DB.Now):
+// lease expiries and retry times are compared with it in SQL, and a test
+// that moves it moves the worker, the scheduler and the reconciler too.
+func (w *Worker) now() time.Time { return w.DB.Now() }
 
 // tracked counts a handler in w.running while it runs.
 func (w *Worker) tracked(h asynq.HandlerFunc) asynq.HandlerFunc {

@@ -58,7 +58,7 @@ func buildRawMessages(count int) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := links.NewSigner(practiceBaseURL, []byte(linkKey))
+	signer, err := links.NewSigner(practiceBaseURL, []byte(linkKey), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func preparePost() (*mail.Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := links.NewSigner(practiceBaseURL, []byte(linkKey))
+	signer, err := links.NewSigner(practiceBaseURL, []byte(linkKey), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -158,11 +159,7 @@ func crashPostID(h *harness, state string) int64 {
 // crashFlushRedis empties this package's Redis database.
 func crashFlushRedis(t *testing.T) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: redisDB})
-	defer rdb.Close()
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatalf("flush redis: %v", err)
-	}
+	redistest.DB(t, redistest.Commands)
 }
 
 // crashBuildBinary compiles practicemail into a temporary directory, from the
@@ -189,16 +186,16 @@ func crashBuildBinary(t *testing.T) string {
 type crashProcess struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	log    *syncBuffer   // this life's log only
-	exited chan struct{} // closed once the process is reaped
-	err    error         // how it exited; read after exited is closed
+	log    *logtest.Buffer // this life's log only
+	exited chan struct{}   // closed once the process is reaped
+	err    error           // how it exited; read after exited is closed
 }
 
 // crashStart runs `practicemail run` with the harness's configuration. Its
 // log goes to h.logs too, so the harness's waits show it on a timeout.
 func crashStart(h *harness, bin string) *crashProcess {
 	h.t.Helper()
-	p := &crashProcess{t: h.t, log: &syncBuffer{}, exited: make(chan struct{})}
+	p := &crashProcess{t: h.t, log: &logtest.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "run", "--config", h.config)
 	p.cmd.Env = crashChildEnv()
 	p.cmd.Stdout = io.MultiWriter(h.logs, p.log)

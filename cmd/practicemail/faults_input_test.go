@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -40,7 +41,7 @@ feeds:
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut syncBuffer
+	var out, errOut logtest.Buffer
 	m := &Main{Stdout: &out, Stderr: &errOut, Env: []string{}}
 	err := m.Execute(t.Context(), []string{"status", "--config", path})
 	if err == nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -12,41 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 	"github.com/practicemail/practicemail/worker"
 )
-
-// redisDB is this package's own Redis database number, so that its queues
-// never mix with another package's tests running at the same time.
-// PRACTICEMAIL_TEST_REDIS_DB picks another, to run two copies side by side.
-var redisDB = func() int {
-	if n, err := strconv.Atoi(os.Getenv("PRACTICEMAIL_TEST_REDIS_DB")); err == nil {
-		return n
-	}
-	return 10
-}()
-
-// testRedis returns the URL of an emptied Redis database for this package,
-// failing under CI=true (skipping otherwise) when no Redis answers.
-func testRedis(t testing.TB) string {
-	t.Helper()
-	url := fmt.Sprintf("redis://127.0.0.1:6379/%d", redisDB)
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: redisDB})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		storetest.Unavailable(t, "Redis at 127.0.0.1:6379", err)
-	}
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		t.Fatalf("flush redis: %v", err)
-	}
-	return url
-}
 
 // harness is the whole program running in-process against real SQL, real
 // Redis, a real SMTP server over TCP and an httptest blog.
@@ -61,7 +32,7 @@ type harness struct {
 	app    *App
 
 	stop func()
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 type harnessOptions struct {
@@ -80,7 +51,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if o.format == nil {
 		o.format = rss
 	}
-	h := &harness{t: t, dir: t.TempDir(), smtp: mailtest.NewServer(t), logs: &syncBuffer{}}
+	redistest.DB(t, redistest.Commands) // emptied
+	h := &harness{t: t, dir: t.TempDir(), smtp: mailtest.NewServer(t), logs: &logtest.Buffer{}}
 	h.feed = newFeedServer(t, o.format, o.items...)
 	h.dbURL = storetest.URL(t, o.engine)
 	h.config = filepath.Join(h.dir, "practicemail.yaml")
@@ -110,7 +82,7 @@ feeds:
     url: %s
     every: 1s
     hold_over: %d
-%s`, h.dbURL, testRedis(t), h.smtp.URL, filepath.Join(h.dir, "outbox"), h.feed.FeedURL(), o.holdOver, o.extra)
+%s`, h.dbURL, redistest.Commands.URL(), h.smtp.URL, filepath.Join(h.dir, "outbox"), h.feed.FeedURL(), o.holdOver, o.extra)
 	if err := os.WriteFile(h.config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +110,7 @@ func (h *harness) main() *Main {
 // exec runs a command to completion and returns its standard output.
 func (h *harness) exec(args ...string) string {
 	h.t.Helper()
-	var out syncBuffer
+	var out logtest.Buffer
 	m := h.main()
 	m.Stdout = &out
 	if err := m.Execute(context.Background(), append(args, "--config", h.config)); err != nil {
@@ -256,22 +228,4 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// syncBuffer is a bytes.Buffer safe for the program's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -46,7 +47,7 @@ func (h *harness) variant(path string, oldNew ...string) string {
 // run runs a command with the configuration at path and returns its
 // standard output and standard error apart, and its error.
 func (h *harness) run(path string, args ...string) (stdout, stderr string, err error) {
-	var out, errOut syncBuffer
+	var out, errOut logtest.Buffer
 	m := h.main()
 	m.Stdout, m.Stderr = &out, &errOut
 	err = m.Execute(context.Background(), append(args, "--config", path))
@@ -77,7 +78,7 @@ func TestAStandbySchedulerWithoutFeedsLeavesTheRunningOnesFeed(t *testing.T) {
 	h.waitPolls(1)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	standbyLog := &syncBuffer{}
+	standbyLog := &logtest.Buffer{}
 	m := h.main()
 	m.Stdout, m.Stderr = standbyLog, standbyLog
 	done := make(chan error, 1)

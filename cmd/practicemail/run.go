@@ -69,6 +69,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	var srv *asynq.Server
 	if r.worker {
 		if srv, err = m.startWorker(ctx, a); err != nil {
+			stopHTTP(httpSrv) // nothing else is started yet
 			return err
 		}
 	}
@@ -85,11 +86,7 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	}
 	<-ctx.Done()
 	a.Log.Info("shutting_down")
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		httpSrv.Shutdown(sctx)
-		cancel()
-	}
+	stopHTTP(httpSrv)
 	stopSched()
 	wg.Wait()
 	if srv != nil {
@@ -109,6 +106,16 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	return nil
 }
 
+// stopHTTP stops h, if it runs, giving requests under way a few seconds.
+func stopHTTP(h *web.Server) {
+	if h == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.Shutdown(ctx)
+}
+
 // startWorker reclaims what a previous life of this worker left unfinished,
 // re-enqueues what Redis lacks, and starts processing.
 func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
@@ -117,26 +124,7 @@ func (m *Main) startWorker(ctx context.Context, a *App) (*asynq.Server, error) {
 	} else if n > 0 {
 		a.Log.Info("reconciled_at_start", "enqueued", n)
 	}
-	cfg := asynq.Config{
-		Concurrency:     a.Config.Worker.Concurrency,
-		Queues:          worker.Queues,
-		Logger:          worker.NewAsynqLogger(a.Log),
-		LogLevel:        asynq.WarnLevel,
-		ShutdownTimeout: 10 * time.Second,
-	}
-	// asynq looks for new work every second by default when its queues are
-	// empty: a post would wait up to a second between each of its steps.
-	cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = 100*time.Millisecond, 500*time.Millisecond
-	if m.QueuePoll > 0 {
-		cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval = m.QueuePoll, m.QueuePoll
-	}
-	srv := asynq.NewServerFromRedisClient(a.Redis, cfg)
-	mux := asynq.NewServeMux()
-	a.Worker.Register(mux)
-	if err := srv.Start(mux); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	return srv, nil
+	return a.Worker.Start(a.Redis, worker.ServerOptions{Concurrency: a.Config.Worker.Concurrency, QueuePoll: m.QueuePoll})
 }
 
 func (m *Main) announce(a *App, h *web.Server, r roles) {

@@ -149,6 +149,9 @@ func printStatus(w io.Writer, r statusReport, failures bool) {
 	fmt.Fprintln(w, "subscribers: "+byState(r.Subscribers, "active", "pending", "unsubscribed", "bounced", "complained"))
 	fmt.Fprintln(w, "posts:       "+byState(r.Posts, postStates...))
 	fmt.Fprintln(w, "deliveries:  "+byState(r.Deliveries, "queued", "sending", "sent", "failed", "suppressed"))
+	if r.Unfolded > 0 {
+		fmt.Fprintf(w, "             counting %d outcomes the database could not yet write to their rows (is the disk full or read-only?)\n", r.Unfolded)
+	}
 	for _, p := range r.Sending {
 		fmt.Fprintln(w, "sending:     "+progressLine(p))
 	}
@@ -176,10 +179,10 @@ func printStatus(w io.Writer, r statusReport, failures bool) {
 
 // printFailures lists the failed deliveries, or says how to see them.
 func printFailures(w io.Writer, r statusReport, failures bool) {
-	failed := r.Deliveries[store.DeliveryFailed]
+	failed := r.Deliveries[store.DeliveryFailed] + r.Deliveries[store.DeliveryUnknown]
 	if !failures {
 		if failed > 0 {
-			fmt.Fprintf(w, "failures:    %d deliveries failed for good: practicemail status --failures lists them\n", failed)
+			fmt.Fprintf(w, "failures:    %d deliveries failed for good or went unanswered twice: practicemail status --failures lists them\n", failed)
 		}
 		return
 	}
@@ -193,7 +196,7 @@ func printFailures(w io.Writer, r statusReport, failures bool) {
 		if !f.At.IsZero() {
 			when = stamp(f.At)
 		}
-		fmt.Fprintf(w, "  %s  %s  %s %d %q: %s (attempts: %d)\n", when, f.Recipient, f.Kind, f.SourceID, f.Title, f.Reply, f.Attempts)
+		fmt.Fprintf(w, "  %s  %s  %s  %s %d %q: %s (attempts: %d)\n", when, f.State, f.Recipient, f.Kind, f.SourceID, f.Title, f.Reply, f.Attempts)
 	}
 	if more := failed - int64(len(r.Failures)); more > 0 {
 		fmt.Fprintf(w, "  … and %d more\n", more)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -171,7 +172,7 @@ func TestStatusStartsNoRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	noRedis := filepath.Join(h.dir, "no-redis.yaml")
-	cfg = []byte(strings.Replace(string(cfg), "url: "+testRedis(t), `url: ""`, 1))
+	cfg = []byte(strings.Replace(string(cfg), "url: "+redistest.Commands.URL(), `url: ""`, 1))
 	if err := os.WriteFile(noRedis, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,6 @@ func TestEnvFeeds(t *testing.T) {
 		"PRACTICEMAIL_FEEDS_1_NAME=news",
 		"PRACTICEMAIL_FEEDS_1_URL=https://example.org/news",
 		"PRACTICEMAIL_FEEDS_1_HOLD_OVER=-1",
-		"PRACTICEMAIL_FEEDS_1_MODE=digest",
 		"PRACTICEMAIL_FEEDS_1_DIGEST=Sun 18:00",
 	)
 	if err != nil {
@@ -99,7 +98,7 @@ func TestEnvFeeds(t *testing.T) {
 	}
 	want := []Feed{
 		{Name: "blog", URL: "https://example.org/feed", Every: 15 * time.Minute, Mode: ModeEach, HoldOver: 3},
-		{Name: "news", URL: "https://example.org/news", Every: 15 * time.Minute, Mode: ModeDigest, Digest: "Sun 18:00", HoldOver: -1},
+		{Name: "news", URL: "https://example.org/news", Every: 15 * time.Minute, Mode: ModeEach, Digest: "Sun 18:00", HoldOver: -1},
 	}
 	if diff := cmp.Diff(want, got.Feeds); diff != "" {
 		t.Errorf("feeds (-want +got):\n%s", diff)

@@ -73,6 +73,9 @@ func (f Feed) check(p *Problems, key string) {
 		p.add(key+".every", "must be at least 1s (got %s)", f.Every)
 	}
 	oneOf(p, key+".mode", f.Mode, ModeEach, ModeDigest)
+	if f.Mode == ModeDigest {
+		p.add(key+".mode", "digest is not available yet; use each")
+	}
 	switch {
 	case f.Digest != "":
 		if _, err := ParseDigest(f.Digest); err != nil {

@@ -112,7 +112,6 @@ smtp:
 feeds:
   - name: news
     url: https://example.org/feed.json
-    mode: digest
     digest: "fri 16:30"
     hold_over: -1
   - name: blog
@@ -128,7 +127,7 @@ feeds:
 		t.Errorf("smtp (-want +got):\n%s", diff)
 	}
 	wantFeeds := []Feed{
-		{Name: "news", URL: "https://example.org/feed.json", Every: 15 * time.Minute, Mode: ModeDigest, Digest: "fri 16:30", HoldOver: -1},
+		{Name: "news", URL: "https://example.org/feed.json", Every: 15 * time.Minute, Mode: ModeEach, Digest: "fri 16:30", HoldOver: -1},
 		{Name: "blog", URL: "https://example.org/blog.xml", Every: time.Second, Mode: ModeEach, HoldOver: 3},
 	}
 	if diff := cmp.Diff(wantFeeds, got.Feeds); diff != "" {

@@ -95,8 +95,10 @@ type Signer struct {
 
 // NewSigner returns a Signer whose URLs start with baseURL (an absolute http
 // or https URL; a trailing slash is ignored) and whose tokens are keyed by
-// key, which must be at least MinKeyLen bytes.
-func NewSigner(baseURL string, key []byte) (*Signer, error) {
+// key, which must be at least MinKeyLen bytes. now is the clock that dates
+// and checks tokens: the process's one clock (store.DB.Now), or nil for
+// time.Now.
+func NewSigner(baseURL string, key []byte, now func() time.Time) (*Signer, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("links: base URL: %w", err)
@@ -111,10 +113,13 @@ func NewSigner(baseURL string, key []byte) (*Signer, error) {
 		return nil, fmt.Errorf("links: key is %d bytes, want at least %d", len(key), MinKeyLen)
 	}
 	k := append([]byte(nil), key...)
+	if now == nil {
+		now = time.Now
+	}
 	return &Signer{
 		base: strings.TrimRight(baseURL, "/"),
 		key:  k,
-		now:  time.Now,
+		now:  now,
 		macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }},
 	}, nil
 }

@@ -15,7 +15,7 @@ var purposes = []Purpose{Unsubscribe, Preferences, Confirm}
 
 func newTestSigner(t *testing.T, key string) *Signer {
 	t.Helper()
-	s, err := NewSigner("https://mail.example/", []byte(key))
+	s, err := NewSigner("https://mail.example/", []byte(key), nil)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
 	}
@@ -191,11 +191,11 @@ func TestNewSignerRefuses(t *testing.T) {
 		{"https://mail.example", nil},
 	}
 	for _, c := range cases {
-		if _, err := NewSigner(c.base, c.key); err == nil {
+		if _, err := NewSigner(c.base, c.key, nil); err == nil {
 			t.Errorf("NewSigner(%q, %d-byte key) succeeded, want an error", c.base, len(c.key))
 		}
 	}
-	s, err := NewSigner("http://localhost:8080/mail", key)
+	s, err := NewSigner("http://localhost:8080/mail", key, nil)
 	if err != nil {
 		t.Fatalf("NewSigner with a path: %v", err)
 	}

@@ -3,29 +3,21 @@ package mail
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/internal/redistest"
 )
 
+// testRedis is a client on the mail tests' Redis database. Their keys are
+// their own (named for the test and the time), so it is not emptied.
 func testRedis(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at 127.0.0.1:6379 is required in CI: %v", err)
-		}
-		t.Skipf("redis at 127.0.0.1:6379 not reachable (%v); start redis-server to run this test", err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
+	return redistest.Client(t, redistest.Mail)
 }
 
 func TestLimiterSharedAcrossProcesses(t *testing.T) {

@@ -203,12 +203,12 @@ func TestPoolHonoursContext(t *testing.T) {
 
 	// Cancelled before the message went out. (Once its final dot has, the
 	// send waits for the server's reply: TestPoolFaultCancelledAwaitingFinalReply.)
-	release := make(chan struct{})
-	srv.SetRcptHook(func(string) *smtp.SMTPError { <-release; return nil })
+	reached, release := make(chan struct{}, 1), make(chan struct{})
+	srv.SetRcptHook(func(string) *smtp.SMTPError { reached <- struct{}{}; <-release; return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- pool.Send(ctx, envelopeFrom, r.Address, msg, r) }()
-	time.Sleep(50 * time.Millisecond) // let the send reach the server
+	<-reached // the send is at the server, waiting for the reply to RCPT
 	cancel()
 	select {
 	case err := <-done:

@@ -108,11 +108,9 @@ func (p *Prepared) appendWith(dst []byte, r Recipient, tmpl []byte, subs []sub) 
 	}
 	dst = append(dst, "Date: "...)
 	dst = p.now().AppendFormat(dst, time.RFC1123Z)
-	dst = append(dst, "\r\nMessage-ID: <"...)
-	dst = append(dst, r.MessageID...)
-	dst = append(dst, '@')
-	dst = append(dst, p.domain...)
-	dst = append(dst, ">\r\n"...)
+	dst = append(dst, "\r\nMessage-ID: "...)
+	dst = p.appendMessageID(dst, r)
+	dst = append(dst, "\r\n"...)
 	to := (&netmail.Address{Name: r.Name, Address: r.Address}).String()
 	dst = appendHeader(dst, "To", to)
 	prev := 0
@@ -122,6 +120,19 @@ func (p *Prepared) appendWith(dst []byte, r Recipient, tmpl []byte, subs []sub) 
 		prev = s.off + s.to - s.from
 	}
 	return append(dst, tmpl[prev:]...), nil
+}
+
+// MessageID returns the Message-ID field's value that p writes for r,
+// angle brackets included: what the recipient's mail client sees, and what
+// the caller keeps to recognise the message. Only the mail package builds it.
+func (p *Prepared) MessageID(r Recipient) string { return string(p.appendMessageID(nil, r)) }
+
+func (p *Prepared) appendMessageID(dst []byte, r Recipient) []byte {
+	dst = append(dst, '<')
+	dst = append(dst, r.MessageID...)
+	dst = append(dst, '@')
+	dst = append(dst, p.domain...)
+	return append(dst, '>')
 }
 
 // Placeholders returns the placeholders p was prepared with.

@@ -45,7 +45,8 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 	now := db.nowMS()
 	var out []Claimed
 	err := db.tx(ctx, func(tx *Tx) error {
-		if err := tx.fold(ctx); err != nil {
+		l, err := tx.ledger(ctx)
+		if err != nil {
 			return err
 		}
 		res, err := tx.exec(ctx, `INSERT INTO batch_leases (kind, source_id, batch, owner, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -58,7 +59,7 @@ func (db *DB) Claim(ctx context.Context, b BatchRef, owner string, leaseUntil ti
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // someone else holds it
 		}
-		rows, err := tx.query(ctx, `SELECT id, recipient, COALESCE(subscriber_id, 0), attempts + 1, unanswered FROM deliveries
+		rows, err := l.read(ctx, `SELECT id, recipient, COALESCE(subscriber_id, 0), attempts + 1, unanswered FROM {deliveries} d
 			WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at <= ?
 			ORDER BY id`, b.Kind, b.SourceID, b.Batch, now)
 		if err != nil {
@@ -99,11 +100,11 @@ func (tx *Tx) unlease(ctx context.Context, b BatchRef, owner string) (bool, erro
 }
 
 // dueIn counts b's rows that are queued and due.
-func (tx *Tx) dueIn(ctx context.Context, b BatchRef) (int64, error) {
+func (l *ledger) dueIn(ctx context.Context, b BatchRef) (int64, error) {
 	var n int64
-	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM deliveries
+	err := l.readRow(ctx, `SELECT COUNT(*) FROM {deliveries} d
 		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued' AND next_attempt_at <= ?`,
-		b.Kind, b.SourceID, b.Batch, tx.db.nowMS()).Scan(&n)
+		b.Kind, b.SourceID, b.Batch, l.db.nowMS()).Scan(&n)
 	return n, err
 }
 
@@ -112,7 +113,8 @@ func (tx *Tx) dueIn(ctx context.Context, b BatchRef) (int64, error) {
 func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *Tx) error {
-		if err := tx.fold(ctx); err != nil { // rows with outcomes are no longer due
+		l, err := tx.ledger(ctx) // rows with outcomes are no longer due
+		if err != nil {
 			return err
 		}
 		res, err := tx.exec(ctx, `UPDATE batch_leases SET expires_at = ?
@@ -124,7 +126,7 @@ func (db *DB) RenewLease(ctx context.Context, b BatchRef, owner string, until ti
 		if held, err := res.RowsAffected(); err != nil || held == 0 {
 			return err
 		}
-		n, err = tx.dueIn(ctx, b)
+		n, err = l.dueIn(ctx, b)
 		return err
 	})
 	if err != nil {
@@ -188,7 +190,8 @@ func (db *DB) ReleaseOwner(ctx context.Context, owner string) (int64, error) {
 }
 
 func (tx *Tx) release(ctx context.Context, b BatchRef, owner string, next time.Time) (int64, error) {
-	if err := tx.fold(ctx); err != nil {
+	l, err := tx.ledger(ctx)
+	if err != nil {
 		return 0, err
 	}
 	if held, err := tx.unlease(ctx, b, owner); err != nil || !held {
@@ -201,15 +204,18 @@ func (tx *Tx) release(ctx context.Context, b BatchRef, owner string, next time.T
 			return 0, err
 		}
 	}
-	return tx.dueIn(ctx, b)
+	return l.dueIn(ctx, b)
 }
 
 // BatchDue returns the earliest next attempt among b's queued rows, and false
 // when it has none.
 func (db *DB) BatchDue(ctx context.Context, b BatchRef) (time.Time, bool, error) {
 	var due sql.NullInt64
-	err := db.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM deliveries
+	l, err := db.ledger(ctx)
+	if err == nil {
+		err = l.readRow(ctx, `SELECT MIN(next_attempt_at) FROM {deliveries} d
 		WHERE kind = ? AND source_id = ? AND batch = ? AND state = 'queued'`, b.Kind, b.SourceID, b.Batch).Scan(&due)
+	}
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("batch due: %w", err)
 	}
@@ -258,16 +264,16 @@ type OpenBatch struct {
 // the reconciler. The IN clause lets SQLite use the partial index of open
 // rows instead of scanning every delivery ever made.
 func (db *DB) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
-	if err := db.foldOutcomes(ctx); err != nil {
-		return nil, err
+	l, err := db.ledger(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open batches: %w", err)
 	}
-	now := db.nowMS()
-	rows, err := db.query(ctx, `SELECT d.kind, d.source_id, d.batch,
-		MIN(CASE WHEN l.owner <> '' THEN 0 WHEN d.next_attempt_at > d.created_at THEN d.next_attempt_at ELSE d.created_at END)
-		FROM deliveries d LEFT JOIN batch_leases l ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+	rows, err := l.read(ctx, `SELECT d.kind, d.source_id, d.batch,
+		MIN(CASE WHEN bl.owner <> '' THEN 0 WHEN d.next_attempt_at > d.created_at THEN d.next_attempt_at ELSE d.created_at END)
+		FROM {deliveries} d LEFT JOIN batch_leases bl ON bl.kind = d.kind AND bl.source_id = d.source_id AND bl.batch = d.batch
 		WHERE d.state IN ('queued', 'sending') AND d.state = 'queued'
-		AND (l.owner IS NULL OR l.owner = '' OR l.expires_at < ?)
-		GROUP BY d.kind, d.source_id, d.batch ORDER BY d.kind, d.source_id, d.batch`, now)
+		AND (bl.owner IS NULL OR bl.owner = '' OR bl.expires_at < ?)
+		GROUP BY d.kind, d.source_id, d.batch ORDER BY d.kind, d.source_id, d.batch`, db.nowMS())
 	if err != nil {
 		return nil, fmt.Errorf("open batches: %w", err)
 	}
@@ -301,11 +307,12 @@ type Delivery struct {
 
 // Deliveries lists the ledger rows of (kind, sourceID) in ID order.
 func (db *DB) Deliveries(ctx context.Context, kind string, sourceID int64) ([]Delivery, error) {
-	if err := db.foldOutcomes(ctx); err != nil {
-		return nil, err
+	l, err := db.ledger(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	rows, err := db.query(ctx, `SELECT id, kind, source_id, recipient, batch, state, attempts, last_reply, message_id, sent_at
-		FROM deliveries WHERE kind = ? AND source_id = ? ORDER BY id`, kind, sourceID)
+	rows, err := l.read(ctx, `SELECT id, kind, source_id, recipient, batch, state, attempts, last_reply, message_id, sent_at
+		FROM {deliveries} d WHERE kind = ? AND source_id = ? ORDER BY id`, kind, sourceID)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}

@@ -36,29 +36,39 @@ func parseURL(u string) (dialect, string, error) {
 	return dialect{}, "", fmt.Errorf("database url %q: want sqlite:PATH or postgres://…", u)
 }
 
-// sqliteURL splits "PATH[?synchronous=full|normal]" into the SQLite dialect
-// and its DSN. synchronous is the one setting a URL may choose; see sqliteDSN.
+// sqliteURL splits "PATH[?synchronous=full|normal][&mode=ro]" into the
+// SQLite dialect and its DSN: synchronous is the one setting a configuration
+// may choose (see sqliteDSN), and mode=ro opens the file read-only, as by a
+// reader who may not write.
 func sqliteURL(u string) (dialect, string, error) {
 	path, query, _ := strings.Cut(u, "?")
-	sync := "FULL"
+	sync, readOnly := "FULL", false
 	if query != "" {
 		v, err := url.ParseQuery(query)
 		if err != nil {
 			return dialect{}, "", fmt.Errorf("database url %q: %w", u, err)
 		}
 		for k := range v {
-			if k != "synchronous" {
+			if k != "synchronous" && k != "mode" {
 				return dialect{}, "", fmt.Errorf("database url %q: unknown setting %q (the one SQLite setting is synchronous=full|normal)", u, k)
 			}
 		}
 		switch s := strings.ToUpper(v.Get("synchronous")); s {
+		case "":
 		case "FULL", "NORMAL":
 			sync = s
 		default:
 			return dialect{}, "", fmt.Errorf("database url %q: synchronous=%q: choose full or normal", u, v.Get("synchronous"))
 		}
+		switch m := v.Get("mode"); m {
+		case "", "rw":
+		case "ro":
+			readOnly = true
+		default:
+			return dialect{}, "", fmt.Errorf("database url %q: mode=%q: only mode=ro is understood", u, m)
+		}
 	}
-	return sqliteDialect, sqliteDSN(path, sync), ensureDir(path)
+	return sqliteDialect, sqliteDSN(path, sync, readOnly), ensureDir(path)
 }
 
 // sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout, and
@@ -68,13 +78,23 @@ func sqliteURL(u string) (dialect, string, error) {
 // commit, so a recorded outcome survives a power loss and its message is not
 // sent again. NORMAL syncs only at checkpoints: a power loss (not a crash of
 // the process) can undo the last commits, and so resend their messages.
-func sqliteDSN(path, synchronous string) string {
+// readOnly opens the database read-only, as by a reader who may not write.
+func sqliteDSN(path, synchronous string, readOnly bool) string {
 	v := url.Values{}
+	if readOnly {
+		v.Set("mode", "ro")
+	}
 	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(" + synchronous + ")"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
 	return "file:" + path + "?" + v.Encode()
+}
+
+// bare is a SQLite path without its options.
+func bare(path string) string {
+	p, _, _ := strings.Cut(path, "?")
+	return p
 }
 
 func ensureDir(path string) error {

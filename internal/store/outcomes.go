@@ -9,10 +9,10 @@ import (
 // On SQLite, outcomes are journalled: Record appends each to the outcomes
 // table, and fold applies them to their delivery rows in bulk. Until then a
 // row with an outcome still reads as queued, in a batch leased by the
-// sender that recorded it. Everything that acts on that state folds first,
-// in its own transaction: Claim (so an outcome's row is never sent again),
-// renewing and releasing a lease (so it is not counted as due), and the
-// readers of the ledger (Counts, Deliveries, OpenBatches, Sending). A row has at most one
+// sender that recorded it. Every read of the deliveries table goes through
+// the ledger door (ledger.go), which folds first: Claim (so an outcome's
+// row is never sent again), renewing and releasing a lease (so it is not
+// counted as due), and every reader of the ledger. A row has at most one
 // outcome in the journal: it is recorded only while its sender's lease
 // holds, once, and the next claim of the row folds it first.
 //

@@ -271,7 +271,7 @@ func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool
 func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, error) {
 	var moved bool
 	err := db.tx(ctx, func(tx *Tx) error {
-		if err := tx.fold(ctx); err != nil { // outcomes already written stand
+		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
 			return err
 		}
 		now := db.nowMS()

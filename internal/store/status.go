@@ -12,29 +12,34 @@ type Counts struct {
 	Subscribers map[string]int64 `json:"subscribers"` // by status
 	Posts       map[string]int64 `json:"posts"`       // by state
 	Deliveries  map[string]int64 `json:"deliveries"`  // by state
+	// Unfolded is how many of the deliveries' outcomes are still in the
+	// journal because writing them to their rows failed (a full disk, a
+	// read-only database): they are counted, but bounces they carry are
+	// not yet counted against subscribers.
+	Unfolded int64 `json:"unfolded_outcomes,omitempty"`
 }
 
 // Counts summarises subscribers, posts and deliveries by state.
 func (db *DB) Counts(ctx context.Context) (*Counts, error) {
-	c := &Counts{}
-	if err := db.foldOutcomes(ctx); err != nil {
+	l, err := db.ledger(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	c := &Counts{Unfolded: l.unfolded}
+	if c.Subscribers, err = countBy(db.query(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)); err != nil {
+		return nil, fmt.Errorf("count subscribers: %w", err)
+	}
+	if c.Posts, err = countPosts(ctx, l); err != nil {
 		return nil, err
 	}
-	var err error
-	if c.Subscribers, err = db.countBy(ctx, "subscribers", "status"); err != nil {
-		return nil, err
-	}
-	if c.Posts, err = db.countPosts(ctx); err != nil {
-		return nil, err
-	}
-	if c.Deliveries, err = db.countBy(ctx, "deliveries", "state"); err != nil {
-		return nil, err
+	if c.Deliveries, err = countBy(l.read(ctx, `SELECT d.state, COUNT(*) FROM {deliveries} d GROUP BY d.state`)); err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
 	// Rows being sent are queued rows in a batch whose lease is live.
 	var sending int64
-	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM deliveries d JOIN batch_leases l
-		ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
-		WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND l.owner <> '' AND l.expires_at >= ?`,
+	if err := l.readRow(ctx, `SELECT COUNT(*) FROM {deliveries} d JOIN batch_leases bl
+		ON bl.kind = d.kind AND bl.source_id = d.source_id AND bl.batch = d.batch
+		WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND bl.owner <> '' AND bl.expires_at >= ?`,
 		db.nowMS()).Scan(&sending); err != nil {
 		return nil, fmt.Errorf("count deliveries being sent: %w", err)
 	}
@@ -45,11 +50,10 @@ func (db *DB) Counts(ctx context.Context) (*Counts, error) {
 	return c, nil
 }
 
-// countBy counts rows of table grouped by col; both are constants of this package.
-func (db *DB) countBy(ctx context.Context, table, col string) (map[string]int64, error) {
-	rows, err := db.query(ctx, `SELECT `+col+`, COUNT(*) FROM `+table+` GROUP BY `+col)
+// countBy reads rows of (key, count) into a map.
+func countBy(rows *sql.Rows, err error) (map[string]int64, error) {
 	if err != nil {
-		return nil, fmt.Errorf("count %s: %w", table, err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := make(map[string]int64)
@@ -67,9 +71,9 @@ func (db *DB) countBy(ctx context.Context, table, col string) (map[string]int64,
 // countPosts counts posts by the state a user means: a post is sent once
 // every delivery of it is final, and sending until then. The IN clause uses
 // the partial index of open deliveries.
-func (db *DB) countPosts(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.query(ctx, `SELECT CASE WHEN state = ? AND id IN (SELECT source_id FROM deliveries
-			WHERE state IN ('queued', 'sending') AND kind = ?) THEN ? ELSE state END AS s, COUNT(*)
+func countPosts(ctx context.Context, l *ledger) (map[string]int64, error) {
+	rows, err := l.read(ctx, `SELECT CASE WHEN state = ? AND id IN (SELECT d.source_id FROM {deliveries} d
+			WHERE d.state IN ('queued', 'sending') AND d.kind = ?) THEN ? ELSE state END AS s, COUNT(*)
 		FROM posts GROUP BY 1`, PostSent, KindPost, PostSending)
 	if err != nil {
 		return nil, fmt.Errorf("count posts: %w", err)
@@ -107,15 +111,16 @@ func (p PostProgress) Recipients() int64 {
 // Sending lists the posts still being sent: fanning out, or with ledger rows
 // not yet sent, in post ID order.
 func (db *DB) Sending(ctx context.Context) ([]PostProgress, error) {
-	if err := db.foldOutcomes(ctx); err != nil {
-		return nil, err
+	l, err := db.ledger(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("posts being sent: %w", err)
 	}
-	rows, err := db.query(ctx, `SELECT p.id, p.title, COALESCE(f.done, 0), COALESCE(d.state, ''), COUNT(d.id)
+	rows, err := l.read(ctx, `SELECT p.id, p.title, COALESCE(f.done, 0), COALESCE(d.state, ''), COUNT(d.id)
 		FROM posts p
 		LEFT JOIN fanouts f ON f.kind = ? AND f.source_id = p.id
-		LEFT JOIN deliveries d ON d.kind = ? AND d.source_id = p.id
-		WHERE p.state = ? OR p.id IN (SELECT source_id FROM deliveries
-			WHERE state IN ('queued', 'sending') AND kind = ?)
+		LEFT JOIN {deliveries} d ON d.kind = ? AND d.source_id = p.id
+		WHERE p.state = ? OR p.id IN (SELECT o.source_id FROM {deliveries} o
+			WHERE o.state IN ('queued', 'sending') AND o.kind = ?)
 		GROUP BY p.id, p.title, f.done, d.state ORDER BY p.id`,
 		KindPost, KindPost, PostSending, KindPost)
 	if err != nil {
@@ -188,20 +193,24 @@ type Failure struct {
 	SourceID   int64     `json:"source_id"`
 	Title      string    `json:"title"` // the post's
 	Recipient  string    `json:"recipient"`
+	State      string    `json:"state"` // failed, or unknown: sent twice, answered neither time
 	At         time.Time `json:"at,omitzero"` // zero for a failure recorded before failure times were
 	Attempts   int       `json:"attempts"`
 	Reply      string    `json:"reply"`
 }
 
-// Failures lists up to limit failed deliveries, the latest first.
+// Failures lists up to limit deliveries that ended without being sent —
+// failed, or unknown (see DeliveryUnknown) — the latest first.
 func (db *DB) Failures(ctx context.Context, limit int) ([]Failure, error) {
-	if err := db.foldOutcomes(ctx); err != nil {
-		return nil, err
+	l, err := db.ledger(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed deliveries: %w", err)
 	}
-	rows, err := db.query(ctx, `SELECT d.id, d.kind, d.source_id, COALESCE(p.title, ''), d.recipient, d.done_at,
+	rows, err := l.read(ctx, `SELECT d.id, d.kind, d.source_id, COALESCE(p.title, ''), d.recipient, d.state, d.done_at,
 			d.attempts, d.last_reply
-		FROM deliveries d LEFT JOIN posts p ON d.kind = ? AND p.id = d.source_id
-		WHERE d.state = ? ORDER BY COALESCE(d.done_at, 0) DESC, d.id DESC LIMIT ?`, KindPost, DeliveryFailed, limit)
+		FROM {deliveries} d LEFT JOIN posts p ON d.kind = ? AND p.id = d.source_id
+		WHERE d.state IN (?, ?) ORDER BY COALESCE(d.done_at, 0) DESC, d.id DESC LIMIT ?`,
+		KindPost, DeliveryFailed, DeliveryUnknown, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed deliveries: %w", err)
 	}
@@ -210,7 +219,7 @@ func (db *DB) Failures(ctx context.Context, limit int) ([]Failure, error) {
 	for rows.Next() {
 		var f Failure
 		var at sql.NullInt64
-		if err := rows.Scan(&f.DeliveryID, &f.Kind, &f.SourceID, &f.Title, &f.Recipient, &at,
+		if err := rows.Scan(&f.DeliveryID, &f.Kind, &f.SourceID, &f.Title, &f.Recipient, &f.State, &at,
 			&f.Attempts, &f.Reply); err != nil {
 			return nil, fmt.Errorf("failed deliveries: %w", err)
 		}

@@ -39,9 +39,7 @@ type DB struct {
 	closeOnce sync.Once
 
 	// RecordGroup is how many outcomes the recorder gathers before it
-	// commits without being asked; see RecordAsync. At most the number of
-	// senders that can have an outcome outstanding at once; the worker
-	// uses half of that (see cmd/practicemail). [4]
+	// commits without being asked; see RecordAsync and SetSenders. [4]
 	RecordGroup int
 
 	// Now returns the current time; tests may replace it.
@@ -66,6 +64,20 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	return &DB{db: sqldb, dialect: d, Now: time.Now, RecordGroup: 4}, nil
 }
+
+// SetSenders tunes the recorder for n senders that may each have one
+// outcome waiting to be written at once (the worker's in-flight messages).
+//
+// A commit of all n outcomes would make every connection wait for the
+// same commit, so that they move in step: the server gets all their
+// messages at once and serves them one after another while this process
+// idles, then this process gets all the replies at once. Committing when
+// half of them are in keeps two groups of connections out of step. With 4
+// connections at 100,000 subscribers, groups of 2 sent 4,754 msg/s on
+// average over four runs and groups of 4 4,464, at the same CPU per
+// message (runs interleaved; groups of 1 cost a sixth more CPU and sent
+// 4,337).
+func (db *DB) SetSenders(n int) { db.RecordGroup = max(1, n/2) }
 
 // closeWait is how long Close waits for the outcomes handed to the
 // recorder to be written.

@@ -297,8 +297,8 @@ func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64,
 }
 
 func (db *DB) subscribers(ctx context.Context, where string, args ...any) ([]Subscriber, error) {
-	if err := db.foldOutcomes(ctx); err != nil { // journalled bounces
-		return nil, err
+	if _, err := db.ledger(ctx); err != nil { // folds journalled bounces
+		return nil, fmt.Errorf("list subscribers: %w", err)
 	}
 	rows, err := db.query(ctx, `SELECT s.id, s.email, s.name, s.status, s.time_zone, s.consent_source,
 		s.consent_at, s.created_at, COALESCE((SELECT `+db.dialect.groupConcat("t.topic")+`
@@ -340,17 +340,26 @@ func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int6
 		if err != nil {
 			return nil, fmt.Errorf("check eligibility: %w", err)
 		}
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = CleanName(name) // rows stored before names were cleaned
+		if err := scanEligible(rows, out); err != nil {
+			return nil, fmt.Errorf("check eligibility: %w", err)
 		}
-		rows.Close()
 		ids = ids[n:]
 	}
 	return out, nil
+}
+
+// scanEligible adds rows' subscribers to out. A read that fails part-way
+// is an error, never a shorter list: whoever is missing from it would be
+// suppressed.
+func scanEligible(rows *sql.Rows, out map[int64]string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		out[id] = CleanName(name) // rows stored before names were cleaned
+	}
+	return rows.Err()
 }

@@ -40,7 +40,14 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // the test ends. Without a reachable PostgreSQL it skips, or fails when CI=true.
 func Open(t testing.TB, engine string) *store.DB {
 	t.Helper()
-	url := URL(t, engine)
+	return OpenAt(t, URL(t, engine))
+}
+
+// OpenAt returns the database at url (from URL), migrated, closed when the
+// test ends.
+func OpenAt(t testing.TB, url string) *store.DB {
+	t.Helper()
+	engine := Engine(url)
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
 	if err != nil {
