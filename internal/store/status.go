@@ -193,7 +193,7 @@ type Failure struct {
 	SourceID   int64     `json:"source_id"`
 	Title      string    `json:"title"` // the post's
 	Recipient  string    `json:"recipient"`
-	State      string    `json:"state"` // failed, or unknown: sent twice, answered neither time
+	State      string    `json:"state"`       // failed, or unknown: sent twice, answered neither time
 	At         time.Time `json:"at,omitzero"` // zero for a failure recorded before failure times were
 	Attempts   int       `json:"attempts"`
 	Reply      string    `json:"reply"`
