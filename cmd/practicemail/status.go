@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/practicemail/practicemail/internal/config"
@@ -182,7 +183,7 @@ func printFailures(w io.Writer, r statusReport, failures bool) {
 	failed := r.Deliveries[store.DeliveryFailed] + r.Deliveries[store.DeliveryUnknown]
 	if !failures {
 		if failed > 0 {
-			fmt.Fprintf(w, "failures:    %d deliveries failed for good or went unanswered twice: practicemail status --failures lists them\n", failed)
+			fmt.Fprintf(w, "failures:    %s: practicemail status --failures lists them\n", failureCounts(r.Deliveries))
 		}
 		return
 	}
@@ -201,6 +202,18 @@ func printFailures(w io.Writer, r statusReport, failures bool) {
 	if more := failed - int64(len(r.Failures)); more > 0 {
 		fmt.Fprintf(w, "  … and %d more\n", more)
 	}
+}
+
+// failureCounts says how many deliveries ended unsent, and how.
+func failureCounts(d map[string]int64) string {
+	var parts []string
+	if n := d[store.DeliveryFailed]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d deliveries failed for good", n))
+	}
+	if n := d[store.DeliveryUnknown]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d went unanswered twice (they may have arrived; never sent again)", n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func printQueues(w io.Writer, r statusReport) {

@@ -73,6 +73,8 @@ func sqliteURL(u string) (dialect, string, error) {
 
 // sqliteDSN asks modernc.org/sqlite for WAL, foreign keys, a busy timeout, and
 // write-intent transactions, so two writers queue instead of failing to upgrade.
+// The busy timeout comes first: switching a new file to WAL takes a lock, and
+// a process starting beside one that migrates must wait for it, not fail.
 //
 // synchronous is FULL by default: in WAL mode that syncs the log at every
 // commit, so a recorded outcome survives a power loss and its message is not
@@ -84,7 +86,7 @@ func sqliteDSN(path, synchronous string, readOnly bool) string {
 	if readOnly {
 		v.Set("mode", "ro")
 	}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(15000)", "synchronous(" + synchronous + ")"} {
+	for _, p := range []string{"busy_timeout(15000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + synchronous + ")"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
