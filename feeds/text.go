@@ -33,6 +33,7 @@ var hiddenTags = map[string]bool{
 // dropped, entities decoded, whitespace collapsed. Titles need it too:
 // feeds double-escape ("&amp;#8217;") and Atom titles may be type="html".
 func plainText(s string) string {
+	s = strings.ReplaceAll(s, cutMark, " ")
 	if !strings.ContainsAny(s, "<&") {
 		return collapseSpace(s)
 	}
