@@ -67,7 +67,7 @@ func normaliseItem(gi *gofeed.Item, feedBase *url.URL, contentIsText bool) Item 
 	content, images := itemContent(gi, itemBase, contentIsText, firstNonEmpty(it.URL, blogURL(feedBase)))
 	it.Content = withAttachments(content, gi, itemBase, images, it.Title != "")
 
-	if it.Summary = summarise(plainText(gi.Description)); it.Summary == "" {
+	if it.Summary = summarise(withoutAppearedFirst(plainText(gi.Description))); it.Summary == "" {
 		it.Summary = summarise(plainText(it.Content))
 	}
 	it.ImageURL = itemImage(gi, itemBase, images)

@@ -98,6 +98,17 @@ func isSpace(r rune) bool {
 	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
 }
 
+// withoutAppearedFirst removes the appearedFirst line from the end of an
+// excerpt, where the plugins add it too.
+func withoutAppearedFirst(text string) string {
+	tail := max(0, len(text)-600)
+	i := strings.Index(text[tail:], "The post ")
+	if i < 0 || !appearedFirst.MatchString(text[tail+i:]) {
+		return text
+	}
+	return strings.TrimSpace(text[:tail+i])
+}
+
 // summarise cuts text to summaryLimit runes on a word boundary, ending
 // with "…" when it cut anything.
 func summarise(text string) string {
