@@ -217,7 +217,7 @@ func TestSanitizeDropsAppearedFirstLine(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"An excerpt. The post Rest appeared first on B.": "An excerpt.",
+		"An excerpt. The post Rest appeared first on B.":     "An excerpt.",
 		"An excerpt about how the post appeared first on B.": "An excerpt about how the post appeared first on B.",
 	} {
 		if got := withoutAppearedFirst(in); got != want {
