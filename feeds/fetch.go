@@ -69,7 +69,7 @@ type Validators struct {
 // FetchResult is what a successful fetch returns.
 type FetchResult struct {
 	NotModified bool       // the server answered 304; Body is nil
-	Body        []byte     // the feed document, decompressed, and in UTF-8 when the HTTP charset says what it was
+	Body        []byte     // the feed document, decompressed, in UTF-8 when the HTTP charset says what it was, any text over 1 MiB cut (see Parse)
 	Validators  Validators // to store and send next time
 	URL         string     // final URL after redirects: the base for relative links
 }
@@ -183,6 +183,9 @@ func (f *Fetcher) Fetch(ctx context.Context, feedURL string, v Validators) (*Fet
 	// never sees; the type itself (text/html, application/octet-stream…)
 	// is ignored, since Parse recognises a feed by its content.
 	body = toUTF8(body, headerCharset(resp.Header.Get("Content-Type")))
+	// Cut here rather than in Parse alone, so that a huge body is garbage
+	// before Parse starts.
+	body = shortenDocument(body, maxTextBytes)
 	return &FetchResult{Body: body, Validators: validatorsFrom(resp.Header), URL: final}, nil
 }
 

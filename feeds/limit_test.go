@@ -1,6 +1,9 @@
 package feeds
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -165,5 +168,28 @@ func BenchmarkParseHugeItem(b *testing.B) {
 		if _, err := Parse(body, "https://blog.example/feed"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFetchCutsHugeTextsBeforeParse: Fetch already cuts a huge post's
+// text, so the whole body is garbage before Parse starts, and Parse, which
+// cuts again, still ends the post with the link to the rest.
+func TestFetchCutsHugeTextsBeforeParse(t *testing.T) {
+	body := hugeFeed("rss cdata", 3*maxTextBytes)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	res, err := NewFetcher(FetcherOptions{}).Fetch(context.Background(), srv.URL+"/feed", Validators{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Body) > maxTextBytes+4096 {
+		t.Errorf("Fetch returned %d bytes of a %d-byte feed, want its huge text cut to %d", len(res.Body), len(body), maxTextBytes)
+	}
+	feed, err := Parse(res.Body, res.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := feed.Items[0].Content; !strings.HasSuffix(c, continueLabel+"</a></p>") || strings.Contains(c, "practicemail:cut") {
+		t.Errorf("content does not end with the link alone: …%s", c[max(0, len(c)-200):])
 	}
 }

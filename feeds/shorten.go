@@ -21,7 +21,7 @@ func shortenDocument(doc []byte, limit int) []byte {
 	if len(doc) <= limit {
 		return doc
 	}
-	if doc[0] == '{' {
+	if t := trimPreamble(doc); len(t) > 0 && t[0] == '{' {
 		return shortenJSON(doc, limit)
 	}
 	return shortenXML(doc, limit)
