@@ -33,7 +33,7 @@ func TestCheckFetchesAndParsesTheFeed(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := NewFetcher(FetcherOptions{Client: srv.Client()})
+	f := NewFetcher(FetcherOptions{})
 	parsed, err := Parse(feed, srv.URL+"/feed")
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -48,9 +50,13 @@ type FetcherOptions struct {
 	UserAgent string        // default UserAgent("dev")
 	Timeout   time.Duration // default DefaultTimeout
 	MaxBytes  int64         // default DefaultMaxBytes
-	// Client replaces the default HTTP client (tests pass an httptest
-	// client). It is copied; a nil CheckRedirect gets the redirect cap.
-	Client *http.Client
+	// Resolver looks up host names; nil means the system's. Tests point it
+	// at a DNS server of their own.
+	Resolver *net.Resolver
+
+	// dialCheck, in tests, runs after the address checks on every address
+	// about to be dialled: a tripwire for any address the checks let by.
+	dialCheck func(network, address string, c syscall.RawConn) error
 }
 
 // Validators are the HTTP cache validators of a feed, sent back on the next
@@ -63,22 +69,33 @@ type Validators struct {
 // FetchResult is what a successful fetch returns.
 type FetchResult struct {
 	NotModified bool       // the server answered 304; Body is nil
-	Body        []byte     // the feed document, decompressed, and in UTF-8 when the HTTP charset says what it was
+	Body        []byte     // the feed document, decompressed, in UTF-8 when the HTTP charset says what it was, any text over 1 MiB cut (see Parse)
 	Validators  Validators // to store and send next time
 	URL         string     // final URL after redirects: the base for relative links
 }
 
 // Fetcher fetches feeds with conditional GET. It is safe for concurrent use.
+//
+// It never connects to a link-local or cloud metadata address, and connects
+// to loopback and private addresses only for a feed whose own URL is on one
+// (see guard.go). It keeps one HTTP client for each case, so a connection
+// opened for a private feed is never reused by a public one.
 type Fetcher struct {
-	client    *http.Client
+	public    *http.Client // for feeds on the internet
+	private   *http.Client // for feeds configured on a loopback or private address
+	resolver  *net.Resolver
+	dialCheck func(network, address string, c syscall.RawConn) error
 	userAgent string
 	timeout   time.Duration
 	maxBytes  int64
 }
 
-// NewFetcher returns a Fetcher with its own http.Client.
+// NewFetcher returns a Fetcher with its own HTTP clients. They ignore
+// HTTP_PROXY and HTTPS_PROXY: through a proxy, the addresses a feed leads
+// to could not be checked.
 func NewFetcher(opts FetcherOptions) *Fetcher {
-	f := &Fetcher{userAgent: opts.UserAgent, timeout: opts.Timeout, maxBytes: opts.MaxBytes}
+	f := &Fetcher{userAgent: opts.UserAgent, timeout: opts.Timeout, maxBytes: opts.MaxBytes,
+		resolver: opts.Resolver, dialCheck: opts.dialCheck}
 	if f.userAgent == "" {
 		f.userAgent = UserAgent("dev")
 	}
@@ -88,16 +105,42 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	if f.maxBytes <= 0 {
 		f.maxBytes = DefaultMaxBytes
 	}
-	client := &http.Client{}
-	if opts.Client != nil {
-		copied := *opts.Client
-		client = &copied
+	if f.resolver == nil {
+		f.resolver = net.DefaultResolver
 	}
-	if client.CheckRedirect == nil {
-		client.CheckRedirect = limitRedirects
-	}
-	f.client = client
+	f.public = f.newClient(false)
+	f.private = f.newClient(true)
 	return f
+}
+
+// newClient returns a client whose every redirect and every dialled
+// address is checked against what the fetch may reach.
+func (f *Fetcher) newClient(allowPrivate bool) *http.Client {
+	check := checkDial(allowPrivate)
+	if f.dialCheck != nil {
+		check = func(network, address string, c syscall.RawConn) error {
+			if err := checkDial(allowPrivate)(network, address, c); err != nil {
+				return err
+			}
+			return f.dialCheck(network, address, c)
+		}
+	}
+	dialer := &net.Dialer{Timeout: f.timeout, KeepAlive: 30 * time.Second, Resolver: f.resolver, Control: check}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = dialer.DialContext
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect(allowPrivate)}
+}
+
+// checkRedirect allows at most MaxRedirects redirects, none of them to an
+// address the fetch may not reach.
+func checkRedirect(allowPrivate bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if err := limitRedirects(req, via); err != nil {
+			return err
+		}
+		return checkHost(req.URL.Hostname(), allowPrivate)
+	}
 }
 
 // limitRedirects allows at most MaxRedirects redirects; via holds the
@@ -118,7 +161,7 @@ func (f *Fetcher) Fetch(ctx context.Context, feedURL string, v Validators) (*Fet
 	if err != nil {
 		return nil, err
 	}
-	resp, err := f.client.Do(req)
+	resp, err := f.do(req)
 	if err != nil {
 		return nil, f.transportError(ctx, feedURL, err)
 	}
@@ -140,7 +183,24 @@ func (f *Fetcher) Fetch(ctx context.Context, feedURL string, v Validators) (*Fet
 	// never sees; the type itself (text/html, application/octet-stream…)
 	// is ignored, since Parse recognises a feed by its content.
 	body = toUTF8(body, headerCharset(resp.Header.Get("Content-Type")))
+	// Cut here rather than in Parse alone, so that a huge body is garbage
+	// before Parse starts.
+	body = shortenDocument(body, maxTextBytes)
 	return &FetchResult{Body: body, Validators: validatorsFrom(resp.Header), URL: final}, nil
+}
+
+// do sends req with the client its URL calls for, refusing a URL that
+// names a metadata service or an address no feed may be on.
+func (f *Fetcher) do(req *http.Request) (*http.Response, error) {
+	host := req.URL.Hostname()
+	allowPrivate := isPrivateFeed(req.Context(), f.resolver, host)
+	if err := checkHost(host, allowPrivate); err != nil {
+		return nil, err
+	}
+	if allowPrivate {
+		return f.private.Do(req)
+	}
+	return f.public.Do(req)
 }
 
 func (f *Fetcher) newRequest(ctx context.Context, feedURL string, v Validators) (*http.Request, error) {

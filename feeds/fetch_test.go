@@ -55,7 +55,7 @@ func TestFetchConditionalGET(t *testing.T) {
 		fmt.Fprint(w, feedBody)
 	}))
 	defer srv.Close()
-	f := NewFetcher(FetcherOptions{UserAgent: UserAgent("1.2.3"), Client: srv.Client()})
+	f := NewFetcher(FetcherOptions{UserAgent: UserAgent("1.2.3")})
 
 	first, err := f.Fetch(context.Background(), srv.URL+"/feed", Validators{})
 	if err != nil {

@@ -115,9 +115,12 @@ func (f *Fetcher) transportError(ctx context.Context, feedURL string, err error)
 	var certErr *tls.CertificateVerificationError
 	var unknownAuthority x509.UnknownAuthorityError
 	var hostnameErr x509.HostnameError
+	var addrErr *AddressError
 	switch {
 	case ctx.Err() != nil:
 		e.Msg, e.Err = canceledMsg(ctx), ctx.Err()
+	case errors.As(err, &addrErr):
+		e.Msg, e.Permanent = addrErr.Error()+viaRedirect(feedURL, err), true
 	case errors.Is(err, errTooManyRedirects):
 		e.Msg, e.Permanent = fmt.Sprintf("too many redirects (more than %d)", MaxRedirects), true
 	case isTimeout(err):
@@ -134,6 +137,15 @@ func (f *Fetcher) transportError(ctx context.Context, feedURL string, err error)
 		e.Msg = "could not fetch: " + oneLine(innermost(err).Error())
 	}
 	return e
+}
+
+// viaRedirect names the redirect a request error happened on, if any.
+func viaRedirect(feedURL string, err error) string {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) && urlErr.URL != feedURL {
+		return " (after a redirect to " + redact(urlErr.URL) + ")"
+	}
+	return ""
 }
 
 // bodyError describes a failure while reading the body.

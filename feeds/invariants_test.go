@@ -61,7 +61,7 @@ func checkItemInvariants(t *testing.T, it Item, wantContent bool) {
 }
 
 // checkContentURLs parses the content and checks every link and image:
-// absolute (or mailto:), and no image that is a tracker or a pixel.
+// absolute (or a mailto:, tel: or sms: link), and no image that is a tracker or a pixel.
 func checkContentURLs(t *testing.T, it Item) {
 	t.Helper()
 	nodes, err := html.ParseFragment(strings.NewReader(it.Content), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
@@ -71,7 +71,7 @@ func checkContentURLs(t *testing.T, it Item) {
 	var visit func(*html.Node)
 	visit = func(n *html.Node) {
 		for _, a := range n.Attr {
-			if (a.Key == "href" || a.Key == "src" || a.Key == "cite") && !isHTTPURL(a.Val) && !strings.HasPrefix(a.Val, "mailto:") {
+			if (a.Key == "href" || a.Key == "src" || a.Key == "cite") && !isHTTPURL(a.Val) && !(a.Key == "href" && dialLink.MatchString(a.Val)) {
 				t.Errorf("item %q: <%s %s=%q> is not absolute", it.Key, n.Data, a.Key, a.Val)
 			}
 		}

@@ -64,17 +64,10 @@ func normaliseItem(gi *gofeed.Item, feedBase *url.URL, contentIsText bool) Item 
 		itemBase, _ = url.Parse(it.URL)
 	}
 
-	raw := gi.Content
-	if strings.TrimSpace(raw) == "" {
-		raw = gi.Description
-	}
-	if contentIsText {
-		raw = textToHTML(raw)
-	}
-	content, images := sanitizeHTML(stripXHTMLPrefix(raw), itemBase)
+	content, images := itemContent(gi, itemBase, contentIsText, firstNonEmpty(it.URL, blogURL(feedBase)))
 	it.Content = withAttachments(content, gi, itemBase, images, it.Title != "")
 
-	if it.Summary = summarise(plainText(gi.Description)); it.Summary == "" {
+	if it.Summary = summarise(withoutAppearedFirst(plainText(gi.Description))); it.Summary == "" {
 		it.Summary = summarise(plainText(it.Content))
 	}
 	it.ImageURL = itemImage(gi, itemBase, images)
@@ -89,6 +82,40 @@ func normaliseItem(gi *gofeed.Item, feedBase *url.URL, contentIsText bool) Item 
 		it.Key = "hash:" + it.Hash
 	}
 	return it
+}
+
+// itemContent is the item's HTML, sanitised and at most MaxContentBytes
+// long (plus a link to postURL for the rest), and the rewriter that knows
+// its images.
+func itemContent(gi *gofeed.Item, base *url.URL, isText bool, postURL string) (string, *rewriter) {
+	raw := gi.Content
+	if strings.TrimSpace(raw) == "" {
+		raw = gi.Description
+	}
+	raw, cut := strings.CutSuffix(strings.TrimRight(raw, " \t\r\n"), cutMark)
+	if isText {
+		if i := strings.LastIndex(raw, "\n\n"); cut && i > 0 {
+			raw = raw[:i] // the paragraph shortenDocument cut into
+		}
+		raw = textToHTML(raw)
+	}
+	raw, cut = limitRaw(raw, cut)
+	content, rw := sanitizeHTML(stripXHTMLPrefix(raw), base)
+	return limitContent(content, cut, postURL), rw
+}
+
+func blogURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // contentHash is the hash Item.Hash and hash keys use.

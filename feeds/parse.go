@@ -57,7 +57,7 @@ type Item struct {
 // items is valid. Errors wrap ErrNotFeed or ErrMalformed and read as one
 // line.
 func Parse(body []byte, baseURL string) (*Feed, error) {
-	doc := trimPreamble(toUTF8(body, ""))
+	doc := shortenDocument(trimPreamble(toUTF8(body, "")), maxTextBytes)
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, fmt.Errorf("%w: the document is empty", ErrNotFeed)
 	}

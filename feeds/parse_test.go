@@ -57,7 +57,10 @@ func TestParseFixtures(t *testing.T) {
 					`<figure><img width="1024" height="683" src="https://stillpoint.example/wp-content/uploads/2025/01/snow.jpg" alt="Snow on pines"/>` +
 					"<figcaption>Snow on the Flatirons</figcaption></figure>\n<h2>The practice</h2>\n" +
 					"<ol><li>Sit comfortably.</li><li>Notice your feet.</li></ol>\n" +
-					`<p>Read more <a href="https://stillpoint.example/about/" rel="noopener">about us</a>.</p>`,
+					`<p>Read more <a href="https://stillpoint.example/about/" rel="noopener">about us</a>.</p>` + "\n" +
+					`<p>If this brings up more than you can hold right now, call or text <a href="tel:988" rel="noopener">988</a>, ` +
+					`or write to <a href="mailto:hello@stillpoint.example?subject=Hello" rel="noopener">hello@stillpoint.example</a>.</p>`,
+				// Yoast's "The post … appeared first on …" line is gone from both.
 				Summary:   "When the days grow short, the body asks for rest. Here is a five-minute practice… Continue reading",
 				ImageURL:  "https://stillpoint.example/wp-content/uploads/2025/01/snow.jpg",
 				Published: date("2025-01-07T16:00:00Z"),

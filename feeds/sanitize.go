@@ -17,9 +17,12 @@ var policy = newPolicy()
 // newPolicy starts from bluemonday's UGC rules (no script, style, iframe,
 // object, embed, form, event handlers or style attributes; http, https and
 // mailto URLs only) and tightens them for email: every URL must already be
-// absolute, and links carry rel="noopener" rather than nofollow.
+// absolute, and links carry rel="noopener" rather than nofollow. It also
+// lets tel: and sms: links through: a crisis note's "call or text 988" must
+// stay a link a phone can dial.
 func newPolicy() *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
+	p.AllowURLSchemes("tel", "sms")
 	p.AllowRelativeURLs(false)
 	p.RequireNoFollowOnLinks(false)
 	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^noopener$`)).OnElements("a")
@@ -76,12 +79,46 @@ func sanitizeHTML(fragment string, base *url.URL) (string, *rewriter) {
 		body.AppendChild(n)
 	}
 	rw.walk(body, false)
+	dropAppearedFirst(body)
 	for n := body.FirstChild; n != nil; n = n.NextSibling {
 		if err := html.Render(&b, n); err != nil {
 			return policy.Sanitize(fragment), rw
 		}
 	}
 	return strings.TrimSpace(policy.Sanitize(b.String())), rw
+}
+
+// appearedFirst matches the line WordPress SEO plugins (Yoast) append to
+// every post in a feed, "The post <a>Title</a> appeared first on <a>Blog</a>.",
+// which says nothing to a subscriber.
+var appearedFirst = regexp.MustCompile(`^The post .+ appeared first on .+$`)
+
+// dropAppearedFirst removes that line when it is the content's last
+// paragraph.
+func dropAppearedFirst(body *html.Node) {
+	last := body.LastChild
+	for last != nil && last.Type == html.TextNode && strings.TrimSpace(last.Data) == "" {
+		last = last.PrevSibling
+	}
+	if last != nil && last.DataAtom == atom.P && appearedFirst.MatchString(nodeText(last)) {
+		body.RemoveChild(last)
+	}
+}
+
+// nodeText is the text inside n, spaces collapsed.
+func nodeText(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return collapseSpace(b.String())
 }
 
 // walk rewrites n's children in place; inNoscript marks fallback copies.
@@ -171,10 +208,15 @@ func unwrap(parent, n *html.Node) {
 	parent.RemoveChild(n)
 }
 
-// absoluteURLOrMailto is absoluteURL that also keeps mailto: links.
+// dialLink matches the tel:, sms: and mailto: links kept as they are: a
+// scheme and something after it, with no space or quote.
+var dialLink = regexp.MustCompile(`(?i)^(tel|sms|mailto):[^\s"'<>\\]+$`)
+
+// absoluteURLOrMailto is absoluteURL that also keeps mailto:, tel: and sms:
+// links.
 func absoluteURLOrMailto(base *url.URL, ref string) string {
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ref)), "mailto:") {
-		return strings.TrimSpace(ref)
+	if ref = strings.TrimSpace(ref); dialLink.MatchString(ref) {
+		return ref
 	}
 	return absoluteURL(base, ref)
 }

@@ -179,3 +179,49 @@ func TestBestCandidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSanitizeKeepsTelSmsAndMailtoLinks: a crisis note's "call or text
+// 988" stays a link a phone can dial, and an address one it can write to.
+func TestSanitizeKeepsTelSmsAndMailtoLinks(t *testing.T) {
+	base, _ := url.Parse("https://blog.example.com/post/")
+	tests := []struct{ in, want string }{
+		{`<a href="tel:988">988</a>`, `<a href="tel:988" rel="noopener">988</a>`},
+		{`<a href=" tel:+1-303-555-0100 ">call</a>`, `<a href="tel:+1-303-555-0100" rel="noopener">call</a>`},
+		{`<a href="sms:988">text 988</a>`, `<a href="sms:988" rel="noopener">text 988</a>`},
+		{`<a href="SMS:+15555550100?body=hello">text</a>`, `<a href="sms:+15555550100?body=hello" rel="noopener">text</a>`},
+		{`<a href="mailto:hello@stillpoint.example?subject=Hi">write</a>`, `<a href="mailto:hello@stillpoint.example?subject=Hi" rel="noopener">write</a>`},
+		{`<a href="tel:">nothing</a>`, `nothing`},
+		{`<a href="tel:988 onclick=x">988</a>`, `988`},
+		{`<img src="tel:988">`, ``},
+	}
+	for _, tt := range tests {
+		if got, _ := sanitizeHTML(tt.in, base); got != tt.want {
+			t.Errorf("sanitizeHTML(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestSanitizeDropsAppearedFirstLine: the "The post … appeared first on …"
+// line WordPress SEO plugins add goes, from the content and the summary;
+// the same words elsewhere stay.
+func TestSanitizeDropsAppearedFirstLine(t *testing.T) {
+	const line = `<p>The post <a rel="nofollow" href="https://b.example/p/">Rest</a> appeared first on <a rel="nofollow" href="https://b.example">B</a>.</p>`
+	tests := []struct{ in, want string }{
+		{`<p>Body.</p>` + "\n" + line + "\n", `<p>Body.</p>`},
+		{line + `<p>It appeared first on a napkin.</p>`, line[:3] + `The post <a href="https://b.example/p/" rel="noopener">Rest</a> appeared first on <a href="https://b.example" rel="noopener">B</a>.</p><p>It appeared first on a napkin.</p>`},
+		{`<p>The post office appeared first on Main Street, then it moved.</p><p>End.</p>`, `<p>The post office appeared first on Main Street, then it moved.</p><p>End.</p>`},
+	}
+	for _, tt := range tests {
+		if got, _ := sanitizeHTML(tt.in, nil); got != tt.want {
+			t.Errorf("sanitizeHTML(%q) =\n%q, want\n%q", tt.in, got, tt.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"An excerpt. The post Rest appeared first on B.":     "An excerpt.",
+		"An excerpt about how the post appeared first on B.": "An excerpt about how the post appeared first on B.",
+	} {
+		if got := withoutAppearedFirst(in); got != want {
+			t.Errorf("withoutAppearedFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

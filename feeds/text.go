@@ -33,6 +33,7 @@ var hiddenTags = map[string]bool{
 // dropped, entities decoded, whitespace collapsed. Titles need it too:
 // feeds double-escape ("&amp;#8217;") and Atom titles may be type="html".
 func plainText(s string) string {
+	s = strings.ReplaceAll(s, cutMark, " ")
 	if !strings.ContainsAny(s, "<&") {
 		return collapseSpace(s)
 	}
@@ -95,6 +96,17 @@ func collapseSpace(s string) string {
 // which would otherwise glue words or pad a summary.
 func isSpace(r rune) bool {
 	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
+}
+
+// withoutAppearedFirst removes the appearedFirst line from the end of an
+// excerpt, where the plugins add it too.
+func withoutAppearedFirst(text string) string {
+	tail := max(0, len(text)-600)
+	i := strings.Index(text[tail:], "The post ")
+	if i < 0 || !appearedFirst.MatchString(text[tail+i:]) {
+		return text
+	}
+	return strings.TrimSpace(text[:tail+i])
 }
 
 // summarise cuts text to summaryLimit runes on a word boundary, ending

@@ -40,7 +40,8 @@ type PostEmail struct {
 	ContentHTML htmltemplate.HTML // the post's content, already sanitised and with absolute URLs
 	Summary     string            // plain text, shown instead of the content when Full is false
 	PostURL     string
-	Full        bool // whole content; otherwise the summary and the "Read on the blog" link
+	Full        bool   // whole content; otherwise the summary and the "Read on the blog" link
+	BaseURL     string // the practice's public address (practice.base_url), named in the line saying why the reader gets this email
 	Footer      Footer
 }
 

@@ -178,3 +178,42 @@ func TestPlaceholdersSurvive(t *testing.T) {
 		}
 	}
 }
+
+// TestPostSaysWhyTheReaderGetsIt: each post email says in one line why it
+// came, in both parts; the confirmation, sent before anyone subscribed,
+// does not.
+func TestPostSaysWhyTheReaderGetsIt(t *testing.T) {
+	const why = "You're getting this because you subscribed to posts from Stillpoint Counseling at https://mail.stillpoint.example."
+	e := newEngine(t)
+	r, err := e.Post(postFixture(t))
+	if err != nil {
+		t.Fatalf("Post: %v", err)
+	}
+	if !strings.Contains(visibleText(t, r.HTML), why) {
+		t.Errorf("HTML part lacks %q", why)
+	}
+	if !strings.Contains(words(r.Text), why) {
+		t.Errorf("text part lacks %q", why)
+	}
+	c, err := e.Confirm(confirmFixture())
+	if err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	if strings.Contains(c.HTML, "getting this because") || strings.Contains(c.Text, "getting this because") {
+		t.Errorf("the confirmation email says the reader subscribed")
+	}
+}
+
+// TestPostFiguresAreNotIndented: a figure has no side margins (browsers
+// give it 40 px a side, a fifth of a phone's width), inlined so that mail
+// clients that drop <style> apply it too.
+func TestPostFiguresAreNotIndented(t *testing.T) {
+	r, err := newEngine(t).Post(postFixture(t))
+	if err != nil {
+		t.Fatalf("Post: %v", err)
+	}
+	if !strings.Contains(r.HTML, `<figure style="margin:0 0 16px 0">`) {
+		i := strings.Index(r.HTML, "<figure")
+		t.Errorf("figure is not styled with margin 0 at the sides: %.120s", r.HTML[max(i, 0):])
+	}
+}

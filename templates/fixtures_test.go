@@ -48,10 +48,11 @@ func postFixture(t testing.TB) PostEmail {
 		ContentHTML: htmltemplate.HTML(`<p>Our bodies keep <em>time</em> in ways we rarely notice.</p>` +
 			`<h2>Three small practices</h2>` +
 			`<ul><li>Slow your exhale.</li><li>Notice your feet.</li><li>Read <a href="https://stillpoint.example/blog/grounding?a=1&amp;b=2">the grounding post</a>.</li></ul>` +
-			`<p><img src="` + postImage + `" alt="A river at dusk" width="1200" height="800"></p>`),
+			`<figure><img src="` + postImage + `" alt="A river at dusk" width="1200" height="800"><figcaption>The river at dusk</figcaption></figure>`),
 		Summary: "Our bodies keep time in ways we rarely notice.",
 		PostURL: "https://stillpoint.example/blog/rest-and-repair",
 		Full:    true,
+		BaseURL: "https://mail.stillpoint.example",
 		Footer:  marketingFooter(),
 	}
 }

@@ -5,7 +5,8 @@
 // file may also define a "subject" template. Both are executed inside the
 // shared layout (email/layout.html and email/layout.txt), which prints the
 // practice's name as a header and the footer, and may use the partials in
-// email/partials/ (such as "crisis"). Adding an email is adding a pair of
+// email/partials/ (such as "crisis"). An email may also define "reason",
+// printed at the top of the footer: one line saying why the reader gets it. Adding an email is adding a pair of
 // files and, if it needs one, a data struct: the data of every email has a
 // Practice string (the header) and a Footer.
 //

@@ -61,6 +61,7 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 	unsubscribe := w.Links.URL(links.Unsubscribe, marketingPlaceholders[0])
 	r, err := w.Templates.Post(templates.PostEmail{
 		Practice:    w.Practice.Name,
+		BaseURL:     w.Practice.BaseURL,
 		Title:       post.Title,
 		Author:      post.Author,
 		Date:        firstNonZero(post.Published, post.CreatedAt),
@@ -73,7 +74,7 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 	})
 	var p *mail.Prepared
 	if err == nil {
-		p, err = mail.Prepare(w.content(r, unsubscribe), marketingPlaceholders)
+		p, err = mail.Prepare(w.content(r, unsubscribe, store.TopicPosts), marketingPlaceholders)
 	}
 	if err != nil {
 		return nil, w.failPost(ctx, post, err)
@@ -129,15 +130,21 @@ func (w *Worker) marketingFooter(unsubscribeURL string) templates.Footer {
 	}
 }
 
-// content is a rendered marketing email with its one-click unsubscribe headers (RFC 8058).
-func (w *Worker) content(r templates.Rendered, unsubscribeURL string) mail.Content {
-	return mail.Content{
+// content is a rendered marketing email to the subscribers of topic, with
+// its one-click unsubscribe headers (RFC 8058) and the topic's List-Id
+// (RFC 2919), which mail clients and filters sort by.
+func (w *Worker) content(r templates.Rendered, unsubscribeURL, topic string) mail.Content {
+	c := mail.Content{
 		From: w.Practice.From, ReplyTo: w.Practice.ReplyTo, Subject: r.Subject, HTML: r.HTML, Text: r.Text,
 		Headers: map[string]string{
 			"List-Unsubscribe":      "<" + unsubscribeURL + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 		},
 	}
+	if id := mail.ListID(w.Practice.Name+" "+topic, topic, w.Practice.BaseURL); id != "" {
+		c.Headers["List-Id"] = id
+	}
+	return c
 }
 
 // recipient is one claimed row as the mail package wants it: its own tokens,

@@ -36,6 +36,9 @@ type Practice struct {
 	ReplyTo       string
 	PostalAddress string
 	TimeZone      *time.Location
+	// BaseURL is practice.base_url: named in each post's line saying why
+	// the reader gets it, and the host of its List-Id.
+	BaseURL string
 }
 
 // Options tune the worker; zero values take the defaults.

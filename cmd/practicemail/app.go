@@ -175,6 +175,7 @@ func (a *App) openMail(ctx context.Context) error {
 	if s.DKIMDomain != "" {
 		o.DKIM = &mail.DKIMOptions{Domain: s.DKIMDomain, Selector: s.DKIMSelector, KeyFile: s.DKIMKeyFile}
 	}
+	o.ReturnPath = s.ReturnPath
 	if a.Redis != nil && !s.Rate.Unlimited() {
 		o.Limiter = mail.NewLimiter(a.Redis, s.Rate.N, s.Rate.Per)
 	}
@@ -212,6 +213,7 @@ func (a *App) buildWorker(o worker.Options) error {
 	w.Fetcher = feeds.NewFetcher(feeds.FetcherOptions{UserAgent: feeds.UserAgent(version)})
 	p := a.Config.Practice
 	w.Practice = worker.Practice{Name: p.Name, From: p.From, ReplyTo: p.ReplyTo, PostalAddress: p.PostalAddress, TimeZone: p.Location}
+	w.Practice.BaseURL = p.BaseURL
 	a.Worker = w
 	return nil
 }

@@ -138,6 +138,9 @@ func checkSMTP(ctx context.Context, a *App) checkResult {
 	if addr, err := netmail.ParseAddress(from); err == nil {
 		from = addr.Address
 	}
+	if s.ReturnPath != "" { // the envelope sender a send would give
+		from = s.ReturnPath
+	}
 	ok, err := mail.Check(ctx, mail.Options{URL: s.URL, TLS: s.TLS, Timeout: s.Timeout, OutboxDir: s.OutboxDir}, from)
 	return checkResult{"smtp", ok, err}
 }

@@ -71,6 +71,9 @@ type SMTP struct {
 	DKIMDomain   string
 	DKIMSelector string
 	DKIMKeyFile  string
+	// ReturnPath, when set, is the envelope sender (MAIL FROM) of every
+	// message, where bounces go; the From stays Practice.From.
+	ReturnPath string
 }
 
 // The values SMTP.TLS may take.

@@ -41,6 +41,7 @@ var sections = map[string]map[string]setter[Config]{
 		"dkim_domain":   text(func(c *Config) *string { return &c.SMTP.DKIMDomain }),
 		"dkim_selector": text(func(c *Config) *string { return &c.SMTP.DKIMSelector }),
 		"dkim_key_file": text(func(c *Config) *string { return &c.SMTP.DKIMKeyFile }),
+		"return_path":   text(func(c *Config) *string { return &c.SMTP.ReturnPath }),
 	},
 	"secrets": {
 		"link_key":       text(func(c *Config) *string { return &c.Secrets.LinkKey }),

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -124,6 +125,19 @@ func (s SMTP) check(p *Problems) {
 		p.add("smtp.timeout", "must be positive (got %s)", s.Timeout)
 	}
 	s.checkDKIM(p)
+	s.checkReturnPath(p)
+}
+
+// checkReturnPath wants a bare address: it goes in MAIL FROM, where a
+// display name has no place.
+func (s SMTP) checkReturnPath(p *Problems) {
+	if s.ReturnPath == "" {
+		return
+	}
+	a, err := mail.ParseAddress(s.ReturnPath)
+	if err != nil || a.Address != s.ReturnPath {
+		p.add("smtp.return_path", "must be a bare email address such as bounces@stillpoint.example (got %q)", s.ReturnPath)
+	}
 }
 
 // checkURL never quotes the URL: it may hold a password.

@@ -261,3 +261,21 @@ func writeKey(t *testing.T, name string, gen func() (string, []byte)) string {
 	typ, der := gen()
 	return writeFile(t, name, string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})))
 }
+
+// TestReturnPath: smtp.return_path is read from the file and the
+// environment, and must be a bare address, as MAIL FROM takes it.
+func TestReturnPath(t *testing.T) {
+	c, err := loadYAML(t, "smtp:\n  return_path: bounces@stillpoint.example\n")
+	if err != nil || c.SMTP.ReturnPath != "bounces@stillpoint.example" {
+		t.Fatalf("Load = %+v, %v; want the return path", c, err)
+	}
+	c, err = Load("", []string{"PRACTICEMAIL_SMTP_RETURN_PATH=bounces+posts@stillpoint.example"})
+	if err != nil || c.SMTP.ReturnPath != "bounces+posts@stillpoint.example" {
+		t.Fatalf("Load = %+v, %v; want the return path from the environment", c, err)
+	}
+	for _, bad := range []string{"Bounces <bounces@stillpoint.example>", "bounces", "bounces@stillpoint.example\r\nRCPT TO:<x@y>"} {
+		c := Default()
+		c.SMTP.ReturnPath = bad
+		wantProblem(t, c.Validate(), "smtp.return_path", "must be a bare email address")
+	}
+}

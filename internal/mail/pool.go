@@ -38,6 +38,8 @@ type Pool struct {
 	times   timeouts      // within a transaction
 	sign    *signer
 	limiter *Limiter
+	// returnPath replaces the from given to Send when set (Options.ReturnPath).
+	returnPath string
 
 	slots     chan *conn
 	size      int
@@ -49,7 +51,7 @@ type Pool struct {
 func newPool(u *url.URL, o Options, sign *signer) (*Pool, error) {
 	p := &Pool{
 		smtps: u.Scheme == "smtps", timeout: o.Timeout, sign: sign,
-		times: timeouts{command: o.CommandTimeout, dataEnd: o.DataTimeout}, limiter: o.Limiter,
+		times: timeouts{command: o.CommandTimeout, dataEnd: o.DataTimeout}, limiter: o.Limiter, returnPath: o.ReturnPath,
 		slots: make(chan *conn, o.Connections), size: o.Connections, done: make(chan struct{}),
 	}
 	p.tlsConf = o.TLSConfig
@@ -175,6 +177,9 @@ func (p *Pool) SendReply(ctx context.Context, from, to string, msg *Prepared, r 
 	*bp = data
 	if err != nil {
 		return "", err
+	}
+	if p.returnPath != "" {
+		from = p.returnPath
 	}
 	if err := checkEnvelope(from, to); err != nil {
 		return "", err

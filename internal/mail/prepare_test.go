@@ -61,7 +61,7 @@ func reference(t *testing.T, c Content, r Recipient) []byte {
 		hdrs[k] = sub.Replace(v)
 	}
 	c.Headers = hdrs
-	m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingQP))
+	m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingQP), gomail.WithNoDefaultUserAgent())
 	if err := m.From(c.From); err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 // Sender sends prepared messages; *Pool sends over SMTP and *Outbox writes
 // .eml files.
 type Sender interface {
-	// Send delivers msg written for r, with envelope sender from and
-	// envelope recipient to. It returns nil only once the message is
+	// Send delivers msg written for r, with envelope sender from (or the
+	// Options.ReturnPath it was opened with) and envelope recipient to. It returns nil only once the message is
 	// accepted.
 	Send(ctx context.Context, from, to string, msg *Prepared, r Recipient) error
 	// SendReply is Send that also returns what the receiver said: the SMTP
@@ -91,6 +91,9 @@ type Options struct {
 	TLSConfig *tls.Config
 	// Limiter, when set, is waited on before every message.
 	Limiter *Limiter
+	// ReturnPath, when set, is the envelope sender (MAIL FROM) of every
+	// message instead of the from given to Send: where bounces go.
+	ReturnPath string
 }
 
 // Open returns the Sender that o describes: an *Outbox when o.URL is empty,
@@ -134,6 +137,11 @@ func (o Options) validate() (Options, *url.URL, error) {
 	}
 	if o.TLS == "" {
 		o.TLS = TLSMandatory
+	}
+	if o.ReturnPath != "" {
+		if err := checkAddress(o.ReturnPath); err != nil {
+			errs = append(errs, fmt.Errorf("smtp return_path: %w", err))
+		}
 	}
 	if o.URL == "" {
 		if o.OutboxDir == "" {

@@ -121,7 +121,10 @@ func encode(c Content) ([]byte, error) {
 	if c.Text == "" && c.HTML == "" {
 		return nil, errors.New("content has neither text nor html")
 	}
-	m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingQP), gomail.WithCharset(gomail.CharsetUTF8))
+	// No User-Agent or X-Mailer: go-mail would name itself and its version,
+	// which tells a reader nothing and tells a spam filter what sent it.
+	m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingQP), gomail.WithCharset(gomail.CharsetUTF8),
+		gomail.WithNoDefaultUserAgent())
 	if err := m.From(c.From); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
