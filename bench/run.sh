@@ -6,8 +6,8 @@
 # Needs: Redis on 127.0.0.1:6379 (started here if missing; the bench uses and
 # flushes database 12) and smtp-sink (Debian's postfix package, installed here
 # if missing). Tunables: BENCH_SIZES (10000,100000), BENCH_RUNS (1, runs of
-# each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full;
-# full,normal measures both between the same two baselines), BENCH_ARGS (more
+# each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full,normal:
+# both between the same two baselines; full or normal for one), BENCH_ARGS (more
 # flags for bench/fanout, e.g. -keep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ sizes="${BENCH_SIZES:-10000,100000}"
 port="${BENCH_SMTP_PORT:-2525}"
 conns="${BENCH_CONNS:-4}"
 runs="${BENCH_RUNS:-1}"
-sync="${BENCH_SQLITE_SYNC:-full}"
+sync="${BENCH_SQLITE_SYNC:-full,normal}"
 sink=/usr/sbin/smtp-sink
 
 apt_updated=0
