@@ -52,7 +52,7 @@ func TestCheckPrintsOneLinePerCheckAndSaysWhatFailed(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := []string{"database: ok: ", "redis: ok: ",
-		"smtp: failed: TLS: the server does not offer STARTTLS, and smtp.tls is mandatory", "feed blog: failed: "}
+		"smtp: failed: TLS failed: STARTTLS mode set to: \"TLSMandatory\", but target host does not support STARTTLS", "feed blog: failed: "}
 	if len(lines) != len(want) {
 		t.Fatalf("check printed %d lines, want %d:\n%s", len(lines), len(want), buf.String())
 	}
@@ -77,7 +77,7 @@ func TestRunWarnsOfFailedChecksAndStartsAnyway(t *testing.T) {
 	h.start()
 	h.waitFor("the smtp and feed warnings", 20*time.Second, func() bool {
 		logs := h.logs.String()
-		return strings.Contains(logs, `level=WARN msg=check_failed check=smtp error="TLS: the server does not offer STARTTLS`) &&
+		return strings.Contains(logs, `level=WARN msg=check_failed check=smtp error="TLS failed: STARTTLS mode set to`) &&
 			strings.Contains(logs, `level=WARN msg=check_failed check="feed blog"`)
 	})
 	for _, ok := range []string{"check=database", "check=redis"} {
