@@ -107,3 +107,44 @@ func TestSignupEmailsAreCheckedAtSendTime(t *testing.T) {
 		}
 	})
 }
+
+var preferencesLink = regexp.MustCompile(`https://mail\.example/preferences/([A-Za-z0-9_-]{40})`)
+
+// Someone already subscribed who fills in the form again gets one email
+// saying so, with a link to their own preferences and no list headers.
+func TestAlreadySubscribedEmailLinksToTheirPreferences(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	ctx := context.Background()
+	srv := mailtest.NewServer(t)
+	w := smtpWorker(t, db, srv.URL, 1, mail.Options{})
+	res, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "di@example.org", Name: "Di", Confirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.RequestSignup(ctx, store.SignupRequest{Email: "DI@example.org", Name: "Someone Else"})
+	if err != nil || r.Outcome != store.SignupAlready {
+		t.Fatalf("request = %+v, %v; want already", r, err)
+	}
+	if err := w.handleDeliver(ctx, deliverTask(r.Batch)); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || msgs[0].Header.Get("List-Unsubscribe") != "" {
+		t.Fatalf("messages = %v, want one without List-Unsubscribe", msgs)
+	}
+	if s := msgs[0].Header.Get("Subject"); s != "You are already subscribed" {
+		t.Errorf("subject = %q", s)
+	}
+	p := mailtest.Parse(t, msgs[0].Data)
+	m := preferencesLink.FindStringSubmatch(p.TextPart)
+	if m == nil {
+		t.Fatalf("no preferences link:\n%s", p.TextPart)
+	}
+	if id, err := w.Links.Verify(links.Preferences, m[1]); err != nil || id != res.ID {
+		t.Fatalf("preferences token = %d, %v; want subscriber %d", id, err, res.ID)
+	}
+	s, err := db.SubscriberByEmail(ctx, "di@example.org")
+	if err != nil || s.Name != "Di" {
+		t.Fatalf("the form changed an active subscriber: %+v, %v", s, err)
+	}
+}
