@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -142,7 +143,8 @@ func (e *env) do(method, path, contentType, body string, header ...string) respo
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return response{code: res.StatusCode, header: res.Header, body: string(b)}
+	// Unescaped, so tests can look for "You're" rather than "You&#39;re".
+	return response{code: res.StatusCode, header: res.Header, body: html.UnescapeString(string(b))}
 }
 
 const formType = "application/x-www-form-urlencoded"
