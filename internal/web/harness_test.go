@@ -127,7 +127,18 @@ var noRedirects = &http.Client{
 // do sends a request; header is pairs of name, value.
 func (e *env) do(method, path, contentType, body string, header ...string) response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	return e.send(method, path, contentType, strings.NewReader(body), header...)
+}
+
+// chunked posts body without a Content-Length.
+func (e *env) chunked(path, contentType, body string) response {
+	e.t.Helper()
+	return e.send(http.MethodPost, path, contentType, io.MultiReader(strings.NewReader(body)))
+}
+
+func (e *env) send(method, path, contentType string, body io.Reader, header ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
