@@ -145,6 +145,9 @@ func (a *App) openDB(ctx context.Context, create bool) error {
 		return err
 	}
 	a.DB = db
+	if db.SuppressionKey, err = a.linkKey(); err != nil { // recognises erased addresses
+		return err
+	}
 	_, err = db.Migrate(ctx)
 	return err
 }
