@@ -124,11 +124,17 @@ func newWebServer(a *App) (*web.Server, error) {
 		DB:       a.DB,
 		Links:    a.Worker.Links,
 		Pages:    pages,
+		Queue:    a.Worker,
 		Limiter:  ratelimit.New(a.Redis, "practicemail:rl:"),
 		Practice: web.Practice{Name: p.Name, BaseURL: p.BaseURL, PostalAddress: p.PostalAddress},
-		FormKey:  a.linkKeyBytes,
-		EraseKey: a.linkKeyBytes,
-		Now:      a.DB.Now,
+
+		AllowedOrigins: a.Config.HTTP.AllowedOrigins,
+		TrustedProxies: a.Config.HTTP.TrustedProxies,
+		RecordIP:       a.Config.Privacy.RecordIP,
+		FormKey:        a.linkKeyBytes,
+		WebhookKey:     []byte(a.Config.Secrets.WebhookKey),
+		EraseKey:       a.linkKeyBytes,
+		Now:            a.DB.Now,
 	}, nil
 }
 

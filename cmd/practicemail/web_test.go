@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var httpLine = regexp.MustCompile(`http:\s+(http://\S+)`)
@@ -43,4 +44,23 @@ func TestRunServesThePublicPages(t *testing.T) {
 	if err != nil || s.Status != "pending" {
 		t.Fatalf("after signing up: %+v, %v", s, err)
 	}
+	// The web enqueued the confirmation: it reaches the SMTP server, and
+	// its link confirms.
+	h.waitFor("the confirmation email", 20*time.Second, func() bool { return h.smtp.Count() == 1 })
+	msg := h.smtp.Messages()[0]
+	data := strings.ReplaceAll(string(msg.Data), "=\r\n", "")
+	link := confirmLink.FindStringSubmatch(data)
+	if link == nil || len(msg.To) != 1 || msg.To[0] != "ann@example.com" {
+		t.Fatalf("confirmation to %v without a link:\n%s", msg.To, data)
+	}
+	res, err = http.Get(base + link[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if s, _ := h.db.SubscriberByEmail(t.Context(), "ann@example.com"); res.StatusCode != 200 || s.Status != "active" {
+		t.Fatalf("GET %s = %d, status %s", link[1], res.StatusCode, s.Status)
+	}
 }
+
+var confirmLink = regexp.MustCompile(`https://mail\.stillpoint\.example(/confirm/[A-Za-z0-9_-]{40})`)
