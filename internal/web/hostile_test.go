@@ -186,6 +186,17 @@ func TestHostileInputs(t *testing.T) {
 				}
 			})
 		}
+		// Nothing logged would let a log reader act as a person or learn
+		// who signed up.
+		logged := e.logs.String()
+		for name, tok := range tokens {
+			if len(tok) >= 20 && strings.Contains(logged, tok) {
+				t.Errorf("the log holds the %s token", name)
+			}
+		}
+		if strings.Contains(logged, "@") {
+			t.Errorf("the log holds an address:\n%s", logged)
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"log/slog"
 	"net/url"
 	"slices"
 	"strconv"
@@ -8,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
@@ -66,5 +70,28 @@ func TestRateLimitPerAddressAndTokens(t *testing.T) {
 	}
 	if !slices.Equal(codes, []int{200, 200, 200, 429}) {
 		t.Errorf("token pages = %v", codes)
+	}
+}
+
+// TestRateLimitFailsOpen: with Redis gone, a reader can still sign up and
+// leave; the failure is logged.
+func TestRateLimitFailsOpen(t *testing.T) {
+	logs := &logtest.Buffer{}
+	e := newEnv(t, storetest.URL(t, "sqlite"), func(s *Server) {
+		dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+		t.Cleanup(func() { dead.Close() })
+		s.Limiter, s.Log = ratelimit.New(dead, "x:"), slog.New(slog.NewTextHandler(logs, nil))
+	})
+	if r := e.do("POST", "/subscribe", "application/json", `{"email":"ann@example.com"}`); r.code != 202 {
+		t.Errorf("sign-up with Redis down = %d", r.code)
+	}
+	if r := e.get("/unsubscribe/" + e.links.Token(links.Unsubscribe, 1)); r.code != 200 {
+		t.Errorf("unsubscribe page with Redis down = %d", r.code)
+	}
+	if !strings.Contains(logs.String(), "rate_limit_unavailable") {
+		t.Errorf("no rate_limit_unavailable in the log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "ann@example.com") {
+		t.Errorf("the log names the address:\n%s", logs.String())
 	}
 }
