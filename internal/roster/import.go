@@ -124,6 +124,10 @@ func (im *importer) flush(ctx context.Context) error {
 	}
 	for i, res := range results {
 		switch {
+		case res.Status == store.StatusErased:
+			im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: im.lines[i], Email: im.batch[i].Email,
+				Reason: "erased at their request: only their own new confirmation brings them back"})
+			continue
 		case im.whys[i] != "":
 			if im.sum.Suppressed == nil {
 				im.sum.Suppressed = map[string]int{}
