@@ -38,8 +38,9 @@ type App struct {
 	Mail      mail.Sender
 	Worker    *worker.Worker
 
-	redisDesc  string
-	redisChild *redisChild
+	linkKeyBytes []byte // secrets.link_key, or the development key
+	redisDesc    string
+	redisChild   *redisChild
 }
 
 // needs says which dependencies a command uses: with redis, it enqueues
@@ -199,6 +200,7 @@ func (a *App) buildWorker(o worker.Options) error {
 	if err != nil {
 		return err
 	}
+	a.linkKeyBytes = key
 	signer, err := links.NewSigner(a.Config.Practice.BaseURL, key, a.DB.Now)
 	if err != nil {
 		return fmt.Errorf("links: %w", err)

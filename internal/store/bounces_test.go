@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -82,6 +83,24 @@ func TestRecordBounceByDelivery(t *testing.T) {
 		must(t, err)
 		if !got.Matched || got.SubscriberID != 2 || got.Status != "bounced" {
 			t.Fatalf("bounce by delivery: %+v, want subscriber 2 bounced", got)
+		}
+		// The Message-ID a report returns finds the row that recorded it; a
+		// forged one of the same shape finds nothing.
+		c, err := db.Claim(ctx, b, "w", time.Now().Add(time.Minute))
+		must(t, err)
+		id := fmt.Sprintf("<d%d.post1.inst@therapist.example>", c[0].ID)
+		_, err = db.Record(ctx, "w", store.Outcome{ID: c[0].ID, State: store.DeliverySent, MessageID: id})
+		must(t, err)
+		for _, tc := range []struct {
+			messageID string
+			matched   bool
+		}{{id, true}, {fmt.Sprintf("<d%d.post1.forged@elsewhere.example>", c[0].ID), false}, {"<CAF=x@mail.gmail.com>", false}} {
+			got, err := db.RecordBounce(ctx, store.Bounce{Email: "forwarded@elsewhere.example", Type: store.BounceSoft,
+				MessageID: tc.messageID, Source: "dsn"})
+			must(t, err)
+			if got.Matched != tc.matched || (tc.matched && got.SubscriberID != 1) {
+				t.Errorf("bounce of %s: %+v, want matched %v (subscriber 1)", tc.messageID, got, tc.matched)
+			}
 		}
 	})
 }

@@ -211,3 +211,43 @@ func rebind(raw *sql.DB, q string) string {
 	}
 	return b.String()
 }
+
+// An erased person comes back only through their own new confirmation:
+// the sign-up form lets them ask (pending), an import still refuses them
+// until they confirm, and confirming removes the hash.
+func TestErasedComesBackOnlyByConfirmation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		db.SuppressionKey = eraseKey
+		const alice = "alice@example.com"
+		r, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		must(t, db.EraseSubscriberID(ctx, r.ID, eraseKey))
+		s, err := db.RequestSignup(ctx, store.SignupRequest{Email: alice, Source: "form"})
+		must(t, err)
+		if s.Outcome != store.SignupConfirm {
+			t.Fatalf("sign-up after erasure: %+v", s)
+		}
+		back, err := db.SubscriberByEmail(ctx, alice)
+		must(t, err)
+		if back.ID == r.ID || back.Status != store.StatusPending {
+			t.Fatalf("after asking again: %+v (erased id %d)", back, r.ID)
+		}
+		res, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		if res.Status != store.StatusErased {
+			t.Fatalf("import before her confirmation: %+v", res)
+		}
+		got, err := db.ConfirmSubscriber(ctx, back.ID)
+		must(t, err)
+		erased, err := db.IsErased(ctx, alice, eraseKey)
+		must(t, err)
+		if got != store.Confirmed || erased {
+			t.Fatalf("confirm = %s, still erased = %v", got, erased)
+		}
+		res, err = db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Name: "Alice"})
+		must(t, err)
+		if res.Status != store.StatusActive || res.ID != back.ID {
+			t.Fatalf("import after her confirmation: %+v", res)
+		}
+	})
+}
