@@ -40,6 +40,10 @@ func TestParseFixtures(t *testing.T) {
 			Reason:    "550 5.1.1 <unknown.person@example.com>: Recipient address rejected: User unknown in local recipient table",
 			MessageID: "<d9999.post7.k3j9a0@therapist.example>"}}},
 		{"postfix-delivered.eml", nil}, // a success report says nothing against anyone
+		// Without the original, Google's X-Original-Message-ID names it.
+		{"gmail-hard-headers-only.eml", []bounce.Report{{Email: "nosuchuser.4817@gmail.com", Type: bounce.Hard, Status: "5.1.1",
+			Reason:    "550 5.1.1 The email account that you tried to reach does not exist.",
+			MessageID: "<d78.post9.k3j9a0@therapist.example>"}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			got, err := bounce.Parse(open(t, tc.file))

@@ -25,8 +25,10 @@ func deliveryStatus(parts []part) ([]Report, error) {
 		return nil, err
 	}
 	var out []Report
+	sentID := "" // Google names the original in the per-message block
 	for _, b := range blocks {
 		if b.Get("Final-Recipient") == "" && b.Get("Original-Recipient") == "" {
+			sentID = strings.TrimSpace(b.Get("X-Original-Message-ID"))
 			continue // the per-message block
 		}
 		if r, ok := recipient(b); ok {
@@ -34,6 +36,11 @@ func deliveryStatus(parts []part) ([]Report, error) {
 		}
 	}
 	annotate(out, original(parts))
+	for i := range out {
+		if out[i].MessageID == "" {
+			out[i].MessageID = sentID
+		}
+	}
 	return out, nil
 }
 

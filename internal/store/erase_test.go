@@ -251,3 +251,50 @@ func TestErasedComesBackOnlyByConfirmation(t *testing.T) {
 		}
 	})
 }
+
+// A person erased twice (back by a new confirmation in between) with a
+// ledger row of the same post each time: the second erasure's row cannot
+// take the first's recipient (one row per kind, source and recipient), and
+// gets its own id appended instead.
+func TestEraseTwiceKeepsLedgerRowsApart(t *testing.T) {
+	eachURL(t, func(t *testing.T, db *store.DB, raw *sql.DB) {
+		db.SuppressionKey = eraseKey
+		const alice = "alice@example.com"
+		ledgerRow := func(id int64) {
+			_, err := raw.Exec(rebind(raw, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, state, created_at)
+				VALUES ('post', 1, ?, ?, 'sent', 1)`), alice, id)
+			must(t, err)
+		}
+		first, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		ledgerRow(first.ID)
+		must(t, db.EraseSubscriber(ctx, alice, eraseKey))
+		s, err := db.RequestSignup(ctx, store.SignupRequest{Email: alice, Source: "form"})
+		must(t, err)
+		back, err := db.SubscriberByEmail(ctx, alice)
+		must(t, err)
+		if _, err := db.ConfirmSubscriber(ctx, back.ID); err != nil || s.Outcome != store.SignupConfirm {
+			t.Fatalf("back: %+v %v", s, err)
+		}
+		ledgerRow(back.ID)
+		must(t, db.EraseSubscriber(ctx, alice, eraseKey))
+		rows, err := raw.Query(`SELECT id, recipient FROM deliveries WHERE kind = 'post' ORDER BY id`)
+		must(t, err)
+		var got []string
+		var last int64
+		for rows.Next() {
+			var r string
+			must(t, rows.Scan(&last, &r))
+			got = append(got, r)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		h := "erased:" + store.EmailHash(alice, eraseKey)
+		if d := cmp.Diff([]string{h, fmt.Sprintf("%s:%d", h, last)}, got); d != "" {
+			t.Errorf("ledger recipients (-want +got):\n%s", d)
+		}
+		if where := findText(t, raw, alice); len(where) > 0 {
+			t.Errorf("after the second erasure the address is still in %v", where)
+		}
+	})
+}
