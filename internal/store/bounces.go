@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,17 @@ func (tx *Tx) bounced(ctx context.Context, b Bounce) (id int64, status string, e
 	}
 	return id, status, err
 }
+
+// mailboxGone matches RFC 3463's permanent "addressing status" codes,
+// 5.1.x: no such mailbox (5.1.1), no such domain (5.1.2), bad address
+// syntax (5.1.3), moved (5.1.6), a domain that takes no mail (5.1.10).
+var mailboxGone = regexp.MustCompile(`\b5\.1\.\d{1,3}\b`)
+
+// addressGone reports whether an SMTP reply says the address itself does
+// not exist: a hard bounce, suppressed at once whichever door it came by.
+// Other permanent failures (a policy block, a message too large) refuse
+// the message rather than the address, and the spine counts them instead.
+func addressGone(reply string) bool { return mailboxGone.MatchString(reply) }
 
 // deliveryOf is the ledger row a Message-ID names, if it has the worker's
 // shape (<d123.post45.instance@domain>), else 0. It is only a guess at

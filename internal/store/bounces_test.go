@@ -106,21 +106,29 @@ func TestRecordBounceByDelivery(t *testing.T) {
 }
 
 // A permanent SMTP failure is stored as a hard bounce from the smtp door,
-// on both engines (SQLite by the journal's fold).
+// on both engines (SQLite by the journal's fold). One that says the
+// mailbox does not exist (5.1.x) suppresses at once; one that refuses the
+// message (5.3.4, too big) is counted, as the spine always did.
 func TestSMTPBounceIsStored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		addSubscribers(t, db, 1, store.StatusActive, "posts")
-		sendFailed(t, db, 1, "550 5.1.1 <%s>: no such user")
-		sum, err := db.Bounces(ctx, 5)
-		must(t, err)
-		if len(sum.Latest) != 1 || sum.Latest[0].Source != "smtp" || sum.Latest[0].Type != "hard" ||
-			sum.Latest[0].Reason != "550 5.1.1 <P0@EXAMPLE.COM>: no such user" || sum.Recent["hard"] != 1 {
-			t.Fatalf("bounces after an SMTP 550: %+v", sum)
-		}
+		sendFailed(t, db, 1, "552 5.3.4 <%s>: message size exceeds fixed limit")
 		s, err := db.SubscriberByEmail(ctx, "p0@example.com")
 		must(t, err)
 		if s.Status != store.StatusActive {
-			t.Errorf("one SMTP 5xx made them %s; the spine's count is %d", s.Status, store.BounceLimit)
+			t.Errorf("one 5.3.4 made them %s; the spine's count is %d", s.Status, store.BounceLimit)
+		}
+		sendFailed(t, db, 2, "550 5.1.1 <%s>: no such user")
+		sum, err := db.Bounces(ctx, 5)
+		must(t, err)
+		if len(sum.Latest) != 2 || sum.Latest[0].Source != "smtp" || sum.Latest[0].Type != "hard" ||
+			sum.Latest[0].Reason != "550 5.1.1 <P0@EXAMPLE.COM>: no such user" || sum.Recent["hard"] != 2 {
+			t.Fatalf("bounces after an SMTP 552 and 550: %+v", sum)
+		}
+		s, err = db.SubscriberByEmail(ctx, "p0@example.com")
+		must(t, err)
+		if s.Status != store.StatusBounced {
+			t.Errorf("a 5.1.1 left them %s, want bounced at once", s.Status)
 		}
 	})
 }

@@ -50,7 +50,7 @@ func TestEraseLeavesOnlyAHash(t *testing.T) {
 			aliceID, "https://therapist.example/join", "192.0.2.7")
 		must(t, err)
 		// Post 1 failed with a reply naming her (journalled on SQLite), post 2 is still queued.
-		sendFailed(t, db, 1, "550 5.1.1 <%s>: Recipient address rejected")
+		sendFailed(t, db, 1, "554 5.7.1 <%s>: Message refused as spam")
 		queued, err := db.FanOut(ctx, store.KindPost, 2, "posts", 10)
 		must(t, err)
 		_, err = db.RecordBounce(ctx, store.Bounce{Email: alice, Type: store.BounceSoft, Status: "4.2.2",
