@@ -82,12 +82,13 @@ var calcomKinds = map[string]Kind{
 // no new time exists yet, and when the person picks one Cal.com sends a
 // booking trigger of its own. At is the top-level createdAt.
 //
-// The Key is the trigger with payload.uid. The uid alone would not do: a
-// booking's BOOKING_CREATED and its later BOOKING_CANCELLED carry the same
-// uid, and so do a BOOKING_RESCHEDULED and a later cancellation of the
-// moved booking (a reschedule makes a new booking whose uid is payload.uid,
-// the old one being payload.rescheduleUid). With no timestamp signed, the
-// Key is also what makes a replayed delivery harmless.
+// The Key is the Kind (one per trigger) with payload.uid. The uid alone
+// would not do: a booking's BOOKING_CREATED and its later BOOKING_CANCELLED
+// carry the same uid, and so do a BOOKING_RESCHEDULED and a later
+// cancellation of the moved booking (a reschedule makes a new booking
+// whose uid is payload.uid, the old one being payload.rescheduleUid). With
+// no timestamp signed, the Key is also what makes a replayed delivery
+// harmless.
 func ParseCalcom(body []byte) (Event, error) {
 	var in calcomBody
 	if err := decodeObject(body, &in); err != nil {
@@ -125,7 +126,7 @@ func ParseCalcom(body []byte) (Event, error) {
 		Source: SourceCalcom,
 		Kind:   kind,
 		Emails: emails,
-		Key:    eventKey(SourceCalcom, in.TriggerEvent, p.UID),
+		Key:    eventKey(SourceCalcom, kind.String(), p.UID),
 		At:     at,
 	}, nil
 }

@@ -132,11 +132,11 @@ type calendlyBody struct {
 // Emails is payload.email, the invitee; the event's guests are not the
 // person who wrote to the practice. At is the top-level created_at.
 //
-// The Key is the event name with payload.uri, the invitee's canonical URI:
+// The Key is the Kind with payload.uri, the invitee's canonical URI:
 // Calendly retries a failed delivery for up to a day with the same body,
-// so the same uri and event is one event. The event name is part of the key
-// because a plain cancellation carries the same invitee uri as the
-// booking it cancels, and must not be folded into it.
+// so the same uri and kind is one event. The kind is part of the key
+// because a cancellation carries the same invitee uri as the booking it
+// cancels, and must not be folded into it.
 func ParseCalendly(body []byte) (Event, error) {
 	var in calendlyBody
 	if err := decodeObject(body, &in); err != nil {
@@ -173,7 +173,7 @@ func ParseCalendly(body []byte) (Event, error) {
 		Source: SourceCalendly,
 		Kind:   kind,
 		Emails: []string{email},
-		Key:    eventKey(SourceCalendly, in.Event, p.URI),
+		Key:    eventKey(SourceCalendly, kind.String(), p.URI),
 		At:     at,
 	}, nil
 }
