@@ -69,7 +69,8 @@ func (k Kind) String() string {
 type Event struct {
 	// Source is SourceGeneric, SourceCalendly or SourceCalcom.
 	Source string
-	// Kind says what happened; Ignored events carry no Emails.
+	// Kind says what happened. Ignored events carry no Emails and no Key:
+	// there is nothing to record.
 	Kind Kind
 	// Emails are the people concerned, lower-cased, valid and without
 	// duplicates, in the order the payload gives them. Never log them.

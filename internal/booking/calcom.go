@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,20 +48,23 @@ func VerifyCalcom(body []byte, header string, secret []byte) error {
 	return nil
 }
 
-// calcomBody is the part of Cal.com's default webhook body read here:
-// {triggerEvent, createdAt, payload}, payload being the booking. A custom
-// payload template on the Cal.com side changes this shape and is not
-// supported.
+// calcomBody is Cal.com's default webhook body: {triggerEvent, createdAt,
+// payload}, payload being the booking for booking triggers. The payload is
+// read only for the triggers handled, so the shape of one we ignore can
+// never make a genuine delivery fail. A custom payload template on the
+// Cal.com side changes this shape and is not supported.
 type calcomBody struct {
-	TriggerEvent string `json:"triggerEvent"`
-	CreatedAt    string `json:"createdAt"`
-	Payload      *struct {
-		UID               string `json:"uid"`
-		RequestReschedule bool   `json:"requestReschedule"`
-		Attendees         []struct {
-			Email string `json:"email"`
-		} `json:"attendees"`
-	} `json:"payload"`
+	TriggerEvent string          `json:"triggerEvent"`
+	CreatedAt    string          `json:"createdAt"`
+	Payload      json.RawMessage `json:"payload"`
+}
+
+// calcomBooking is the part of a booking payload read here.
+type calcomBooking struct {
+	UID       string `json:"uid"`
+	Attendees []struct {
+		Email string `json:"email"`
+	} `json:"attendees"`
 }
 
 // calcomKinds maps the triggers that concern a booking to a Kind; every
@@ -97,30 +101,25 @@ func ParseCalcom(body []byte) (Event, error) {
 	if in.TriggerEvent == "" {
 		return Event{}, fmt.Errorf("cal.com webhook: %w: triggerEvent is missing", ErrMalformed)
 	}
+	kind, ok := calcomKinds[in.TriggerEvent]
+	if !ok {
+		at, _ := parseTime("createdAt", in.CreatedAt) // only informative here
+		return Event{Source: SourceCalcom, Kind: Ignored, At: at}, nil
+	}
 	at, err := parseTime("createdAt", in.CreatedAt)
 	if err != nil {
 		return Event{}, fmt.Errorf("cal.com webhook: %w", err)
 	}
-	kind, ok := calcomKinds[in.TriggerEvent]
-	if !ok {
-		return Event{Source: SourceCalcom, Kind: Ignored, At: at}, nil
+	var p calcomBooking
+	if err := decodeObject(in.Payload, &p); err != nil {
+		return Event{}, fmt.Errorf("cal.com webhook: payload: %w", err)
 	}
-	p := in.Payload
-	if p == nil || p.UID == "" {
+	if p.UID == "" {
 		return Event{}, fmt.Errorf("cal.com webhook: %w: payload.uid is missing", ErrMalformed)
 	}
-	if len(p.Attendees) == 0 || len(p.Attendees) > maxCalcomAttendees {
-		return Event{}, fmt.Errorf("cal.com webhook: %w: payload.attendees: want 1 to %d", ErrMalformed, maxCalcomAttendees)
-	}
-	emails := make([]string, 0, len(p.Attendees))
-	for i, a := range p.Attendees {
-		email, err := normalizeEmail(a.Email)
-		if err != nil {
-			return Event{}, fmt.Errorf("cal.com webhook: %w: payload.attendees[%d].email: %v", ErrMalformed, i, err)
-		}
-		if !slices.Contains(emails, email) {
-			emails = append(emails, email)
-		}
+	emails, err := calcomEmails(p)
+	if err != nil {
+		return Event{}, fmt.Errorf("cal.com webhook: %w", err)
 	}
 	return Event{
 		Source: SourceCalcom,
@@ -129,4 +128,24 @@ func ParseCalcom(body []byte) (Event, error) {
 		Key:    eventKey(SourceCalcom, kind.String(), p.UID),
 		At:     at,
 	}, nil
+}
+
+// calcomEmails returns the attendees' addresses, normalised and without
+// duplicates; one that is not an address makes the whole payload
+// ErrMalformed rather than be skipped, as Cal.com validates them itself.
+func calcomEmails(p calcomBooking) ([]string, error) {
+	if len(p.Attendees) == 0 || len(p.Attendees) > maxCalcomAttendees {
+		return nil, fmt.Errorf("%w: payload.attendees: want 1 to %d", ErrMalformed, maxCalcomAttendees)
+	}
+	emails := make([]string, 0, len(p.Attendees))
+	for i, a := range p.Attendees {
+		email, err := normalizeEmail(a.Email)
+		if err != nil {
+			return nil, fmt.Errorf("%w: payload.attendees[%d].email: %v", ErrMalformed, i, err)
+		}
+		if !slices.Contains(emails, email) {
+			emails = append(emails, email)
+		}
+	}
+	return emails, nil
 }

@@ -100,7 +100,7 @@ func TestParseCalcomMalformed(t *testing.T) {
 		"an attendee without email":  `{"triggerEvent":"BOOKING_RESCHEDULED","payload":{"uid":"u","attendees":[{"name":"B"}]}}`,
 		"too many attendees":         `{"triggerEvent":"BOOKING_CREATED","payload":{"uid":"u","attendees":[` + strings.Repeat(`{"email":"a@example.test"},`, 50) + `{"email":"a@example.test"}]}}`,
 		"no triggerEvent":            `{"payload":{"uid":"u","attendees":[{"email":"a@example.test"}]}}`,
-		"createdAt not a time":       `{"triggerEvent":"PING","createdAt":"now"}`,
+		"createdAt not a time":       `{"triggerEvent":"BOOKING_CREATED","createdAt":"now","payload":{"uid":"u","attendees":[{"email":"a@example.test"}]}}`,
 	}
 	for name, b := range malformedBodies {
 		bodies[name] = b
@@ -111,6 +111,25 @@ func TestParseCalcomMalformed(t *testing.T) {
 				t.Fatalf("ParseCalcom = %+v, %v; want ErrMalformed", ev, err)
 			}
 		})
+	}
+}
+
+// TestParseCalcomIgnoresOtherShapes: a trigger we do not handle is
+// answered as Ignored whatever its payload looks like, so Cal.com never
+// retries (or disables the webhook) over a shape we do not read.
+func TestParseCalcomIgnoresOtherShapes(t *testing.T) {
+	for _, b := range []string{
+		`{"triggerEvent":"PING","payload":[]}`,
+		`{"triggerEvent":"PING"}`,
+		`{"triggerEvent":"PING","createdAt":"now","payload":{"uid":7}}`,
+		`{"triggerEvent":"OOO_CREATED","payload":{"oooEntry":{"id":1}}}`,
+		`{"triggerEvent":"BOOKING_NO_SHOW_UPDATED","payload":{"bookingUid":"u","attendees":[{"email":"a@example.test","noShow":true}]}}`,
+		`{"triggerEvent":"FORM_SUBMITTED","payload":{"attendees":"not a list"}}`,
+	} {
+		ev, err := ParseCalcom([]byte(b))
+		if err != nil || ev.Kind != Ignored || ev.Emails != nil || ev.Key != "" {
+			t.Errorf("ParseCalcom(%s) = %+v, %v; want Ignored", b, ev, err)
+		}
 	}
 }
 

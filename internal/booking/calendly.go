@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,17 +105,21 @@ func allDigits(s string, max int) bool {
 	return true
 }
 
-// calendlyBody is the part of Calendly's webhook body read here:
-// {event, created_at, created_by, payload}, where for invitee.* events
-// payload is the Invitee.
+// calendlyBody is Calendly's webhook body: {event, created_at, created_by,
+// payload}. The payload is read only for the events handled, so the shape
+// of one we ignore can never make a genuine delivery fail.
 type calendlyBody struct {
-	Event     string `json:"event"`
-	CreatedAt string `json:"created_at"`
-	Payload   *struct {
-		URI         string `json:"uri"`
-		Email       string `json:"email"`
-		Rescheduled bool   `json:"rescheduled"`
-	} `json:"payload"`
+	Event     string          `json:"event"`
+	CreatedAt string          `json:"created_at"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// calendlyInvitee is the part of the Invitee (the payload of invitee.*
+// events) read here.
+type calendlyInvitee struct {
+	URI         string `json:"uri"`
+	Email       string `json:"email"`
+	Rescheduled bool   `json:"rescheduled"`
 }
 
 // ParseCalendly reads a verified Calendly body. Call it only after
@@ -142,24 +147,27 @@ func ParseCalendly(body []byte) (Event, error) {
 	if err := decodeObject(body, &in); err != nil {
 		return Event{}, fmt.Errorf("calendly webhook: %w", err)
 	}
-	if in.Event == "" {
-		return Event{}, fmt.Errorf("calendly webhook: %w: event is missing", ErrMalformed)
-	}
-	at, err := parseTime("created_at", in.CreatedAt)
-	if err != nil {
-		return Event{}, fmt.Errorf("calendly webhook: %w", err)
-	}
 	var kind Kind
 	switch in.Event {
 	case "invitee.created":
 		kind = Booked
 	case "invitee.canceled":
 		kind = Canceled
+	case "":
+		return Event{}, fmt.Errorf("calendly webhook: %w: event is missing", ErrMalformed)
 	default:
+		at, _ := parseTime("created_at", in.CreatedAt) // only informative here
 		return Event{Source: SourceCalendly, Kind: Ignored, At: at}, nil
 	}
-	p := in.Payload
-	if p == nil || p.URI == "" {
+	at, err := parseTime("created_at", in.CreatedAt)
+	if err != nil {
+		return Event{}, fmt.Errorf("calendly webhook: %w", err)
+	}
+	var p calendlyInvitee
+	if err := decodeObject(in.Payload, &p); err != nil {
+		return Event{}, fmt.Errorf("calendly webhook: payload: %w", err)
+	}
+	if p.URI == "" {
 		return Event{}, fmt.Errorf("calendly webhook: %w: payload.uri is missing", ErrMalformed)
 	}
 	if kind == Canceled && p.Rescheduled {

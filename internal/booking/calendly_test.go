@@ -132,6 +132,23 @@ func TestParseCalendlyMalformed(t *testing.T) {
 	}
 }
 
+// TestParseCalendlyIgnoresOtherShapes: an event we do not handle is
+// answered as Ignored whatever its payload looks like, so Calendly never
+// retries (or disables the subscription) over a shape we do not read.
+func TestParseCalendlyIgnoresOtherShapes(t *testing.T) {
+	for _, b := range []string{
+		`{"event":"routing_form_submission.created","payload":{"uri":"u","questions_and_answers":[]}}`,
+		`{"event":"event_type.updated","payload":[]}`,
+		`{"event":"invitee_no_show.deleted","created_at":"soon","payload":{"email":{"x":1}}}`,
+		`{"event":"meeting_recap.created"}`,
+	} {
+		ev, err := ParseCalendly([]byte(b))
+		if err != nil || ev.Kind != Ignored || ev.Emails != nil || ev.Key != "" {
+			t.Errorf("ParseCalendly(%s) = %+v, %v; want Ignored", b, ev, err)
+		}
+	}
+}
+
 // TestOpenCalendlyRetry: Calendly retries a failed delivery for up to a
 // day, signing each attempt afresh. Every attempt gives the same Key.
 func TestOpenCalendlyRetry(t *testing.T) {
