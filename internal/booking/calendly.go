@@ -61,7 +61,7 @@ func VerifyCalendly(body []byte, header string, key []byte, now time.Time) error
 	secs, _ := strconv.ParseInt(ts, 10, 64) // digits only, checked by splitCalendlyHeader
 	age := now.Sub(time.Unix(secs, 0))
 	if age > CalendlyMaxAge || age < -CalendlyMaxSkew {
-		return fmt.Errorf("%w: signed %s from now, want within %s before or %s after", ErrStale,
+		return fmt.Errorf("%w: signed %s ago (negative: ahead), want at most %s ago or %s ahead", ErrStale,
 			age.Round(time.Second), CalendlyMaxAge, CalendlyMaxSkew)
 	}
 	return nil
