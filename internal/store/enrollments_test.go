@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,5 +193,48 @@ func wantEligible(t *testing.T, db *store.DB, enrollment int64, step int, ok boo
 	must(t, err)
 	if got.OK != ok || got.Reason != reason {
 		t.Errorf("step %d of enrollment %d: eligible %v (%q), want %v (%q)", step, enrollment, got.OK, got.Reason, ok, reason)
+	}
+}
+
+func TestEraseContact(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url := storetest.URL(t, engine)
+			db := storetest.OpenAt(t, url)
+			raw := storetest.Raw(t, url)
+			s := newSealer(t)
+			a := saveInquiry(t, db, s, inquiry("rae@example.org"))
+			kept := saveInquiry(t, db, s, inquiry("sam@example.org"))
+			e := enroll(t, db, a.ContactID, "inquiry")
+			step, err := db.ScheduleStep(ctx, e, 0, db.Now())
+			must(t, err)
+			_, err = raw.ExecContext(ctx, `INSERT INTO deliveries (kind, source_id, recipient, batch, state, last_reply, created_at)
+				VALUES ($1, $2, $3, 1, 'failed', $4, 0)`, store.KindStep, step, "rae@example.org", "550 5.2.2 rae@example.org is over quota")
+			must(t, err)
+
+			must(t, db.EraseContact(ctx, "Rae@example.org"))
+			q, err := db.Inquiry(ctx, a.InquiryID)
+			must(t, err)
+			wantContact := store.Contact{ID: a.ContactID, Email: fmt.Sprintf("erased:%d", a.ContactID), Status: store.ContactErased}
+			if diff := cmp.Diff(wantContact, q.Contact); diff != "" || q.Message != nil || q.PreferredTime != nil || q.MessageDeletedAt.IsZero() {
+				t.Errorf("erased inquiry: message %d bytes, deleted at %v, contact (-want +got):\n%s", len(q.Message), q.MessageDeletedAt, diff)
+			}
+			wantEligible(t, db, e, 0, false, store.ContactErased)
+			var recipient, reply string
+			must(t, raw.QueryRowContext(ctx, `SELECT recipient, last_reply FROM deliveries WHERE source_id = $1`, step).Scan(&recipient, &reply))
+			if strings.Contains(recipient+reply, "rae@") {
+				t.Errorf("the ledger still names the address: recipient %q, reply %q", recipient, reply)
+			}
+			if k, err := db.Inquiry(ctx, kept.InquiryID); err != nil || k.Message == nil || k.Contact.Email != "sam@example.org" {
+				t.Errorf("another contact's inquiry after the erasure: %+v, %v", k, err)
+			}
+			if err := db.EraseContact(ctx, "rae@example.org"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("erasing again = %v, want ErrNotFound", err)
+			}
+			back := saveInquiry(t, db, s, inquiry("rae@example.org"))
+			if !back.NewContact || back.ContactStatus != store.ContactActive || back.Enrolled {
+				t.Errorf("an erased person writing again = %+v, want a new active contact", back)
+			}
+		})
 	}
 }
