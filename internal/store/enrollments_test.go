@@ -14,70 +14,81 @@ import (
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
+// TestEnrollOneActivePerSequence enrolls one contact from eight goroutines
+// on two handles of one database at once: two handles share no lock of
+// this process, as two worker processes would not.
 func TestEnrollOneActivePerSequence(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		c := saveInquiry(t, db, newSealer(t), inquiry("rae@example.org"))
-		const n = 8
-		type result struct {
-			id      int64
-			created bool
-			err     error
-		}
-		results := make(chan result, n)
-		var start sync.WaitGroup
-		start.Add(1)
-		for range n {
-			go func() {
-				start.Wait()
-				e, created, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "inquiry", Version: "v1", Steps: testSteps})
-				if err != nil {
-					results <- result{err: err}
-					return
-				}
-				results <- result{id: e.ID, created: created}
-			}()
-		}
-		start.Done()
-		ids, creates := map[int64]bool{}, 0
-		for range n {
-			r := <-results
-			if r.err != nil {
-				t.Fatalf("Enroll: %v", r.err)
-			}
-			ids[r.id] = true
-			if r.created {
-				creates++
-			}
-		}
-		if len(ids) != 1 || creates != 1 {
-			t.Fatalf("%d concurrent Enrolls made %d enrollments (%d said created), want 1", n, len(ids), creates)
-		}
-		var id int64
-		for id = range ids {
-		}
-		e, err := db.Enrollment(ctx, id)
-		must(t, err)
-		want := &store.Enrollment{ID: id, ContactID: c.ContactID, Sequence: "inquiry", Version: "v1", Steps: testSteps,
-			State: store.EnrollmentActive, StartedAt: e.StartedAt}
-		if diff := cmp.Diff(want, e); diff != "" {
-			t.Errorf("enrollment (-want +got):\n%s", diff)
-		}
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url := storetest.URL(t, engine)
+			testEnrollOneActive(t, storetest.OpenAt(t, url), storetest.OpenAt(t, url))
+		})
+	}
+}
 
-		other, created, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "news", Steps: testSteps})
-		must(t, err)
-		if !created || other.ID == id {
-			t.Errorf("Enroll in another sequence = %d, created %v; want a new enrollment", other.ID, created)
+func testEnrollOneActive(t *testing.T, db, db2 *store.DB) {
+	c := saveInquiry(t, db, newSealer(t), inquiry("rae@example.org"))
+	const n = 8
+	type result struct {
+		id      int64
+		created bool
+		err     error
+	}
+	results := make(chan result, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		h := []*store.DB{db, db2}[i%2]
+		go func() {
+			start.Wait()
+			e, created, err := h.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "inquiry", Version: "v1", Steps: testSteps})
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			results <- result{id: e.ID, created: created}
+		}()
+	}
+	start.Done()
+	ids, creates := map[int64]bool{}, 0
+	for range n {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("Enroll: %v", r.err)
 		}
-		must(t, db.FinishEnrollment(ctx, id))
-		again, created, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "inquiry", Version: "v2", Steps: testSteps[:1]})
-		must(t, err)
-		if !created || again.ID == id || again.Version != "v2" || len(again.Steps) != 1 {
-			t.Errorf("Enroll after the first was done = %+v, created %v; want a new one of v2", again, created)
+		ids[r.id] = true
+		if r.created {
+			creates++
 		}
-		if _, _, err := db.Enroll(ctx, store.NewEnrollment{ContactID: 9999, Sequence: "inquiry"}); !errors.Is(err, store.ErrNotEnrollable) {
-			t.Errorf("Enroll of no contact = %v, want ErrNotEnrollable", err)
-		}
-	})
+	}
+	if len(ids) != 1 || creates != 1 {
+		t.Fatalf("%d concurrent Enrolls made %d enrollments (%d said created), want 1", n, len(ids), creates)
+	}
+	var id int64
+	for id = range ids {
+	}
+	e, err := db.Enrollment(ctx, id)
+	must(t, err)
+	want := &store.Enrollment{ID: id, ContactID: c.ContactID, Sequence: "inquiry", Version: "v1", Steps: testSteps,
+		State: store.EnrollmentActive, StartedAt: e.StartedAt}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("enrollment (-want +got):\n%s", diff)
+	}
+
+	other, created, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "news", Steps: testSteps})
+	must(t, err)
+	if !created || other.ID == id {
+		t.Errorf("Enroll in another sequence = %d, created %v; want a new enrollment", other.ID, created)
+	}
+	must(t, db.FinishEnrollment(ctx, id))
+	again, created, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "inquiry", Version: "v2", Steps: testSteps[:1]})
+	must(t, err)
+	if !created || again.ID == id || again.Version != "v2" || len(again.Steps) != 1 {
+		t.Errorf("Enroll after the first was done = %+v, created %v; want a new one of v2", again, created)
+	}
+	if _, _, err := db.Enroll(ctx, store.NewEnrollment{ContactID: 9999, Sequence: "inquiry"}); !errors.Is(err, store.ErrNotEnrollable) {
+		t.Errorf("Enroll of no contact = %v, want ErrNotEnrollable", err)
+	}
 }
 
 func TestStopEnrollments(t *testing.T) {

@@ -61,10 +61,12 @@ const (
 	WebhookCalcom   = "calcom"   // key: payload.uid (and the trigger, if one uid carries several events)
 )
 
-// RecordWebhookEvent records that the event key of source has been acted
-// on, and reports whether it was new: false means it was seen before and
-// must change nothing. Record it in the same step as acting on it or
-// after; a delivery recorded but not acted on is lost.
+// RecordWebhookEvent records the event key of source and reports whether
+// it is new: false means the same delivery came before and must change
+// nothing (Calendly retries for a day). Act on the event first, then
+// record it: what it does (StopEnrollments) may safely happen twice, but a
+// delivery recorded and then not acted on, the process killed between
+// the two, would be lost, its retry answered as seen.
 func (db *DB) RecordWebhookEvent(ctx context.Context, source, key string) (bool, error) {
 	if source == "" || key == "" {
 		return false, errors.New("record webhook event: empty source or key")
