@@ -149,25 +149,3 @@ func (db *DB) FinishEnrollment(ctx context.Context, id int64) error {
 	}
 	return nil
 }
-
-// ScheduleStep records that step of enrollment is due at due and returns
-// the step's id: the source of its ledger row (KindStep) and a stable part
-// of its task id. Scheduling a step again returns the same id and keeps the
-// first due time, so a retried or reconciled scheduling never makes a
-// second send.
-func (db *DB) ScheduleStep(ctx context.Context, enrollmentID int64, step int, due time.Time) (int64, error) {
-	var id int64
-	err := db.tx(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `INSERT INTO enrollment_steps (enrollment_id, step, due_at, created_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (enrollment_id, step) DO NOTHING`,
-			enrollmentID, step, due.UnixMilli(), db.nowMS()); err != nil {
-			return err
-		}
-		return tx.queryRow(ctx, `SELECT id FROM enrollment_steps WHERE enrollment_id = ? AND step = ?`,
-			enrollmentID, step).Scan(&id)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("schedule step %d of enrollment %d: %w", step, enrollmentID, err)
-	}
-	return id, nil
-}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // StepEligibility is what ContactEligibleForStep found: whether the step
@@ -54,31 +55,24 @@ func (db *DB) ContactEligibleForStep(ctx context.Context, enrollmentID int64, st
 	return out, nil
 }
 
-// Webhook event sources, the keys RecordWebhookEvent deduplicates by.
-const (
-	WebhookBooking  = "booking"  // key: hex SHA-256 of the raw body
-	WebhookCalendly = "calendly" // key: payload.uri
-	WebhookCalcom   = "calcom"   // key: payload.uid (and the trigger, if one uid carries several events)
-)
-
-// RecordWebhookEvent records the event key of source and reports whether
-// it is new: false means the same delivery came before and must change
-// nothing (Calendly retries for a day). Act on the event first, then
-// record it: what it does (StopEnrollments) may safely happen twice, but a
-// delivery recorded and then not acted on, the process killed between
-// the two, would be lost, its retry answered as seen.
-func (db *DB) RecordWebhookEvent(ctx context.Context, source, key string) (bool, error) {
-	if source == "" || key == "" {
-		return false, errors.New("record webhook event: empty source or key")
-	}
-	res, err := db.exec(ctx, `INSERT INTO webhook_events (source, event_key, received_at) VALUES (?, ?, ?)
-		ON CONFLICT (source, event_key) DO NOTHING`, source, key, db.nowMS())
+// ScheduleStep records that step of enrollment is due at due and returns
+// the step's id: the source of its ledger row (KindStep) and a stable part
+// of its task id. Scheduling a step again returns the same id and keeps the
+// first due time, so a retried or reconciled scheduling never makes a
+// second send.
+func (db *DB) ScheduleStep(ctx context.Context, enrollmentID int64, step int, due time.Time) (int64, error) {
+	var id int64
+	err := db.tx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO enrollment_steps (enrollment_id, step, due_at, created_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (enrollment_id, step) DO NOTHING`,
+			enrollmentID, step, due.UnixMilli(), db.nowMS()); err != nil {
+			return err
+		}
+		return tx.queryRow(ctx, `SELECT id FROM enrollment_steps WHERE enrollment_id = ? AND step = ?`,
+			enrollmentID, step).Scan(&id)
+	})
 	if err != nil {
-		return false, fmt.Errorf("record webhook event: %w", err)
+		return 0, fmt.Errorf("schedule step %d of enrollment %d: %w", step, enrollmentID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record webhook event: %w", err)
-	}
-	return n == 1, nil
+	return id, nil
 }
