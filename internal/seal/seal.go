@@ -15,7 +15,9 @@
 // Rotation: configure the new key first and the old ones after it. The
 // first key seals; every key opens, chosen by the key id in the sealed
 // bytes. Once every message sealed under an old key has been resealed or
-// deleted by retention, the old key can be dropped.
+// deleted by retention, the old key can be dropped: with nothing resealed,
+// that is inquiries.retention after the rotation. Current tells a value a
+// reseal would change.
 package seal
 
 import (
