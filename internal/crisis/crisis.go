@@ -18,6 +18,7 @@ package crisis
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -25,6 +26,8 @@ import (
 // concurrent use.
 type Classifier struct {
 	phrases []phrase
+	first   map[string][]int // a spelling of a first word -> phrases starting with it
+	always  []int            // phrases whose first word is fuzzy: tried at every word
 }
 
 // New returns a Classifier for the default phrases plus extra, the
@@ -48,7 +51,28 @@ func New(extra []string) (*Classifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.index()
 	return c, nil
+}
+
+// index lets match try, at each word of a message, only the phrases that
+// can start there: a long message costs a few map lookups per word.
+func (c *Classifier) index() {
+	c.first = map[string][]int{}
+	for i, p := range c.phrases {
+		w := p.words[0]
+		if len(w.fuzzy) > 0 || w.not {
+			c.always = append(c.always, i)
+			continue
+		}
+		for _, set := range []map[string]bool{w.exact, w.squeezed} {
+			for k := range set {
+				if !slices.Contains(c.first[k], i) {
+					c.first[k] = append(c.first[k], i)
+				}
+			}
+		}
+	}
 }
 
 // Urgent reports whether message contains crisis language.
@@ -60,10 +84,20 @@ func (c *Classifier) Urgent(message string) bool {
 // match returns the phrase found, for tests; callers outside this package
 // get only Urgent, so the phrase can never reach a log line.
 func (c *Classifier) match(message string) (string, bool) {
-	tokens := words(message)
-	for i := range tokens {
-		for _, p := range c.phrases {
-			if p.matchAt(tokens, i) {
+	m := newText(message)
+	try := make([]bool, len(c.phrases))
+	for i := range m.tok {
+		clear(try)
+		for _, k := range c.always {
+			try[k] = true
+		}
+		for _, key := range []string{m.tok[i], m.sq[i], m.join[i], m.sjoin[i]} {
+			for _, k := range c.first[key] {
+				try[k] = true
+			}
+		}
+		for k, p := range c.phrases {
+			if try[k] && p.matchFrom(m, i, 0) {
 				return p.source, true
 			}
 		}
@@ -79,9 +113,24 @@ type phrase struct {
 }
 
 type word struct {
-	alts  []string
-	fuzzy bool // also accept one typo
-	not   bool // the next token must not be one of alts; consumes nothing
+	exact    map[string]bool // the spellings
+	squeezed map[string]bool // squeeze of the spellings of four letters or more
+	fuzzy    []string        // spellings that also accept one typo
+	not      bool            // the next token must not be accepted; consumes nothing
+}
+
+func newWord(alts []string, fuzzy, not bool) word {
+	w := word{exact: map[string]bool{}, squeezed: map[string]bool{}, not: not}
+	for _, a := range alts {
+		w.exact[a] = true
+		if len(a) >= 4 {
+			w.squeezed[squeeze(a)] = true
+		}
+		if fuzzy {
+			w.fuzzy = append(w.fuzzy, a)
+		}
+	}
+	return w
 }
 
 // compile reads a phrase. In the defaults (pattern true) a word may list
@@ -91,47 +140,36 @@ func compile(s string, pattern bool) phrase {
 	p := phrase{source: s}
 	if !pattern {
 		for _, w := range words(s) {
-			p.words = append(p.words, word{alts: []string{w}})
+			p.words = append(p.words, newWord([]string{w}, false, false))
 		}
 		return p
 	}
 	for f := range strings.FieldsSeq(s) {
-		var w word
-		if strings.HasPrefix(f, "!") {
-			w.not = true
-			f = strings.TrimPrefix(f, "!")
-		}
-		if strings.Contains(f, "~") {
-			w.fuzzy = true
-			f = strings.ReplaceAll(f, "~", "")
-		}
-		w.alts = strings.Split(f, "|")
-		p.words = append(p.words, w)
+		not := strings.HasPrefix(f, "!")
+		fuzzy := strings.Contains(f, "~")
+		f = strings.ReplaceAll(strings.TrimPrefix(f, "!"), "~", "")
+		p.words = append(p.words, newWord(strings.Split(f, "|"), fuzzy, not))
 	}
 	return p
 }
 
-// matchAt reports whether p starts at tokens[i].
-func (p phrase) matchAt(tokens []string, i int) bool {
-	return p.matchFrom(tokens, i, 0)
-}
-
-// matchFrom matches p.words[j:] at tokens[i:]. A word may match one token,
+// matchFrom matches p.words[j:] at the message's tokens[i:]. A word may match one token,
 // or two tokens run together ("can not" for "cannot", "can t" for "cant",
 // "my self" for "myself").
-func (p phrase) matchFrom(tokens []string, i, j int) bool {
+func (p phrase) matchFrom(m *text, i, j int) bool {
 	if j == len(p.words) {
 		return true
 	}
 	w := p.words[j]
+	n := len(m.tok)
 	if w.not {
-		return (i >= len(tokens) || !w.accepts(tokens[i])) && p.matchFrom(tokens, i, j+1)
+		return (i >= n || !w.accepts(m.tok[i], m.sq[i])) && p.matchFrom(m, i, j+1)
 	}
-	if i >= len(tokens) {
+	if i >= n {
 		return false
 	}
-	if w.accepts(tokens[i]) && p.matchFrom(tokens, i+1, j+1) {
+	if w.accepts(m.tok[i], m.sq[i]) && p.matchFrom(m, i+1, j+1) {
 		return true
 	}
-	return i+1 < len(tokens) && w.accepts(tokens[i]+tokens[i+1]) && p.matchFrom(tokens, i+2, j+1)
+	return i+1 < n && w.accepts(m.join[i], m.sjoin[i]) && p.matchFrom(m, i+2, j+1)
 }

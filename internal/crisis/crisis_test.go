@@ -126,13 +126,27 @@ func TestExtraWords(t *testing.T) {
 	}
 }
 
-func TestOSA(t *testing.T) {
+func TestOneTypo(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string
-		want int
-	}{{"suicide", "suicide", 0}, {"suicde", "suicide", 1}, {"siucide", "suicide", 1}, {"overdid", "overdose", 3}, {"", "ab", 2}} {
-		if got := osa(tt.a, tt.b); got != tt.want {
-			t.Errorf("osa(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		want bool
+	}{
+		{"suicide", "suicide", true},
+		{"suicde", "suicide", true},   // missing
+		{"suiccide", "suicide", true}, // added
+		{"suicida", "suicide", true},  // changed
+		{"siucide", "suicide", true},  // swapped
+		{"suicied", "suicide", true},  // swapped at the end
+		{"suicidee", "suicide", true}, // added at the end
+		{"sucde", "suicide", false},
+		{"overdid", "overdose", false},
+		{"", "ab", false},
+	} {
+		if got := oneTypo(tt.a, tt.b); got != tt.want {
+			t.Errorf("oneTypo(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := oneTypo(tt.b, tt.a); got != tt.want {
+			t.Errorf("oneTypo(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
 		}
 	}
 }

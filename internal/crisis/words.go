@@ -26,19 +26,41 @@ func words(s string) []string {
 	})
 }
 
-// accepts reports whether token is one of w's spellings: exactly, with
-// letters drawn out or doubled differently ("kil", "killl" for "kill",
-// for words of four letters or more), or, for a fuzzy word, with one
-// typo (a letter missing, added, changed or two swapped).
-func (w word) accepts(token string) bool {
-	for _, a := range w.alts {
-		if token == a {
-			return true
+// text is a message split into words, with what matching needs computed
+// once: each word squeezed, and each word run together with the next.
+type text struct {
+	tok, sq     []string
+	join, sjoin []string // join[i] is tok[i]+tok[i+1]
+}
+
+func newText(s string) *text {
+	t := &text{tok: words(s)}
+	t.sq = make([]string, len(t.tok))
+	t.join = make([]string, len(t.tok))
+	t.sjoin = make([]string, len(t.tok))
+	for i, w := range t.tok {
+		t.sq[i] = squeeze(w)
+		if i+1 < len(t.tok) {
+			t.join[i] = w + t.tok[i+1]
+			t.sjoin[i] = squeeze(t.join[i])
 		}
-		if len(a) >= 4 && squeeze(token) == squeeze(a) {
-			return true
-		}
-		if w.fuzzy && len(token) >= 4 && osa(token, a) <= 1 {
+	}
+	return t
+}
+
+// accepts reports whether token (sq is its squeeze) is one of w's
+// spellings: exactly, with letters drawn out or doubled differently ("kil",
+// "killl" for "kill", for words of four letters or more), or, for a fuzzy
+// word, with one typo (a letter missing, added, changed or two swapped).
+func (w word) accepts(token, sq string) bool {
+	if w.exact[token] || w.squeezed[sq] {
+		return true
+	}
+	if len(token) < 4 {
+		return false
+	}
+	for _, a := range w.fuzzy {
+		if oneTypo(token, a) {
 			return true
 		}
 	}
@@ -58,30 +80,28 @@ func squeeze(s string) string {
 	return b.String()
 }
 
-// osa is the optimal string alignment distance between a and b: the
-// number of single-letter insertions, deletions, substitutions and swaps
-// of neighbours that turn one into the other.
-func osa(a, b string) int {
-	x, y := []rune(a), []rune(b)
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
+// oneTypo reports whether a and b differ by at most one typo: a letter
+// missing, added or changed, or two neighbours swapped. It compares bytes,
+// which is exact for the ASCII phrases it is used with.
+func oneTypo(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
 	}
-	for j := range d[0] {
-		d[0][j] = j
+	if len(a)-len(b) > 1 {
+		return false
 	}
-	for i := 1; i <= len(x); i++ {
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
 	}
-	return d[len(x)][len(y)]
+	if i == len(b) {
+		return true // equal, or a has one letter more at the end
+	}
+	if len(a) > len(b) {
+		return a[i+1:] == b[i:]
+	}
+	if a[i+1:] == b[i+1:] {
+		return true
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
