@@ -19,6 +19,8 @@ type Problem struct {
 	Msg  string
 }
 
+// String gives the problem as file:line: message, as compilers do, so that
+// editors can jump to it.
 func (p Problem) String() string {
 	if p.Line == 0 {
 		return p.File + ": " + p.Msg

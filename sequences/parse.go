@@ -3,6 +3,7 @@ package sequences
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func (p *parser) fields(n *yaml.Node, what string, allowed ...string) map[string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
-		case !contains(allowed, k.Value):
+		case !slices.Contains(allowed, k.Value):
 			p.add(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))
 		case out[k.Value] != nil:
 			p.add(k, "%s: %q given twice", what, k.Value)
@@ -72,15 +73,6 @@ func (p *parser) fields(n *yaml.Node, what string, allowed ...string) map[string
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // str returns the string value of a scalar, reporting anything else. A
@@ -135,7 +127,7 @@ func (p *parser) sequence(root *yaml.Node, seq *Sequence) {
 	for i, n := range steps.Content {
 		st, ok := p.step(n, i+1)
 		if ok && st.After <= prev {
-			p.add(f["steps"].Content[i], "step %d: after %s must be later than the step before (%s): after is counted from enrollment", i+1, st.After, prev)
+			p.add(n, "step %d: after %s must be later than the step before (%s): after is counted from enrollment", i+1, st.After, prev)
 		}
 		if ok {
 			prev = st.After

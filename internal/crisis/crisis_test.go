@@ -169,3 +169,21 @@ func TestKnownFalsePositives(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUrgent: any text, however odd, is classified without panicking, and
+// adding crisis language to it always makes it urgent.
+func FuzzUrgent(f *testing.F) {
+	for _, s := range []string{"", "can", "can’t", "o d", "ｋｉｌｌ ｍｙｓｅｌｆ", "\xff\xfe", "self-\u200bharm", "no reason to"} {
+		f.Add(s)
+	}
+	c, err := New(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c.Urgent(s)
+		if !c.Urgent(s + " I want to end my life") {
+			t.Errorf("crisis language after %q not caught", s)
+		}
+	})
+}
