@@ -79,7 +79,12 @@ func (m *Main) ingestReply(ctx context.Context, configPath, name string, raw []b
 		fmt.Fprintf(m.Stdout, "%s: no readable From: ignored\n", name)
 		return nil
 	}
-	email := printable(from[0].Address)
+	addr, err := store.NormalizeEmail(from[0].Address)
+	if err != nil {
+		fmt.Fprintf(m.Stdout, "%s: From is not a usable address: ignored\n", name)
+		return nil
+	}
+	email := printable(addr)
 	if why := autoReply(msg.Header); why != "" {
 		fmt.Fprintf(m.Stdout, "%s: an automatic reply (%s): ignored, no sequence stopped\n", email, why)
 		return nil
@@ -89,10 +94,8 @@ func (m *Main) ingestReply(ctx context.Context, configPath, name string, raw []b
 		return err
 	}
 	defer a.Close()
-	n, err := a.DB.StopEnrollments(ctx, from[0].Address, store.ContactReplied)
+	n, err := a.DB.StopEnrollments(ctx, addr, store.ContactReplied)
 	switch {
-	case errors.Is(err, store.ErrInvalidEmail):
-		fmt.Fprintf(m.Stdout, "%s: not a usable address: ignored\n", email)
 	case err != nil:
 		return err
 	case n > 0:
