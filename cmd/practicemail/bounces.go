@@ -57,9 +57,9 @@ func cmdBouncesIngest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 
 // recordReports records the reports of one bounce or complaint report,
 // saying for each what it did; `bounces ingest` and `mail ingest` share
-// it. A hard bounce or a complaint also stops the person's follow-up
-// sequences if they wrote through the inquiry form: bounced, or for a
-// complaint unsubscribed.
+// it. A hard bounce, a soft one that suppressed the subscriber, or a
+// complaint also stops the person's follow-up sequences if they wrote
+// through the inquiry form: bounced, or for a complaint unsubscribed.
 func (m *Main) recordReports(ctx context.Context, configPath string, reports []bounce.Report) error {
 	a, err := m.open(ctx, configPath, needs{})
 	if err != nil {
@@ -73,7 +73,7 @@ func (m *Main) recordReports(ctx context.Context, configPath string, reports []b
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "%s: %s: %s\n", printable(r.Email), describeReport(r), bounceVerdict(res))
-		if err := stopBouncedContact(ctx, a.DB, m.Stdout, r); err != nil {
+		if err := stopBouncedContact(ctx, a.DB, m.Stdout, r, res.Suppressed); err != nil {
 			return err
 		}
 	}
@@ -81,10 +81,16 @@ func (m *Main) recordReports(ctx context.Context, configPath string, reports []b
 }
 
 // stopBouncedContact stops the sequences of a contact whose address
-// bounced hard or who complained, and says so when any ran.
-func stopBouncedContact(ctx context.Context, db *store.DB, w io.Writer, r bounce.Report) error {
-	reason := map[string]string{bounce.Hard: store.ContactBounced, bounce.Complaint: store.ContactUnsubscribed}[r.Type]
-	if reason == "" {
+// bounced hard (or softly often enough to suppress the subscriber with
+// it: suppressed) or who complained, and says so when any ran.
+func stopBouncedContact(ctx context.Context, db *store.DB, w io.Writer, r bounce.Report, suppressed bool) error {
+	var reason string
+	switch {
+	case r.Type == bounce.Complaint:
+		reason = store.ContactUnsubscribed
+	case r.Type == bounce.Hard, suppressed:
+		reason = store.ContactBounced
+	default:
 		return nil
 	}
 	n, err := db.StopEnrollments(ctx, r.Email, reason)
