@@ -18,8 +18,9 @@ var bounceCommands = []command{
 			"(multipart/report; report-type=delivery-status) or an ARF feedback report, as a mail server\n" +
 			"sends them back; read from FILE, or standard input when FILE is - or absent, so that an MTA's\n" +
 			"pipe or a mailbox rule can hand it over. A hard bounce or a complaint suppresses the address\n" +
-			"at once, a soft bounce after 3 within 30 days. A report about nobody on the list is said and\n" +
-			"ignored (exit 0); a message that is not a report is an error.", cmdBouncesIngest},
+			"at once, a soft bounce after 3 within 30 days, and stops the follow-ups of someone who wrote\n" +
+			"through the inquiry form. A report about nobody on the list is said and ignored (exit 0); a\n" +
+			"message that is not a report is an error (`mail ingest` takes any message).", cmdBouncesIngest},
 }
 
 func cmdBounces(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
