@@ -62,6 +62,11 @@ secrets:
 	if diff := cmp.Diff([]string{"end it all", "gone for good"}, env.Inquiries.CrisisWords); diff != "" || len(env.Secrets.DataKeyPrevious) != 2 {
 		t.Errorf("crisis words from a variable (-want +got):\n%s\nprevious keys: %d", diff, len(env.Secrets.DataKeyPrevious))
 	}
+	file := writeFile(t, "previous", key(2)+"\n"+key(3)+"\n")
+	fromFile, err := Load("", []string{"PRACTICEMAIL_SECRETS_DATA_KEY=" + key(1), "PRACTICEMAIL_SECRETS_DATA_KEY_PREVIOUS_FILE=" + file})
+	if err != nil || len(fromFile.Secrets.DataKeyPrevious) != 2 || fromFile.Secrets.DataKeyPrevious[1][0] != 3 {
+		t.Errorf("previous keys from a file, one a line: %v", err)
+	}
 }
 
 // With practice.notify_email set, the inquiry routes are on and a data key
