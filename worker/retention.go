@@ -26,8 +26,13 @@ func NewRetentionTask(ns string, at time.Time) *asynq.Task {
 }
 
 // enqueueRetention enqueues this period's retention task; the scheduler's
-// leader calls it every round.
+// leader calls it every round. A worker without inquiries configured (no
+// key to open messages, no address to notify) has no messages to delete:
+// it enqueues nothing.
 func (w *Worker) enqueueRetention(ctx context.Context) error {
+	if w.Inquiries.Opener == nil && w.Inquiries.NotifyEmail == "" {
+		return nil
+	}
 	return w.enqueue(ctx, NewRetentionTask(w.Instance, w.now()))
 }
 

@@ -136,3 +136,30 @@ func TestRetentionDeletesExpiredMessages(t *testing.T) {
 		}
 	})
 }
+
+// The leader enqueues the retention task every round, and Redis holds one
+// per hour however many rounds there are; without inquiries, none.
+func TestRetentionIsEnqueuedOncePerPeriod(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	ctx := context.Background()
+	r := newInquiryRig(t, db)
+	for range 3 {
+		if err := r.w.enqueueRetention(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tasks, err := r.w.Inspector.ListPendingTasks(QueueControl)
+	if err != nil || len(tasks) != 1 || tasks[0].Type != TypeRetention {
+		t.Fatalf("pending control tasks = %d, %v; want one retention task", len(tasks), err)
+	}
+	r.w.Inquiries = Inquiries{}
+	if _, err := r.w.Inspector.DeleteAllPendingTasks(QueueControl); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.w.enqueueRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tasks, _ := r.w.Inspector.ListPendingTasks(QueueControl); len(tasks) != 0 {
+		t.Errorf("a worker without inquiries enqueued %d tasks", len(tasks))
+	}
+}
