@@ -221,6 +221,9 @@ func (a *App) buildWorker(o worker.Options) error {
 	p := a.Config.Practice
 	w.Practice = worker.Practice{Name: p.Name, From: p.From, ReplyTo: p.ReplyTo, PostalAddress: p.PostalAddress, TimeZone: p.Location}
 	w.Practice.BaseURL = p.BaseURL
+	if err := a.inquiryWork(w, eng); err != nil {
+		return err
+	}
 	a.Worker = w
 	return nil
 }
