@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -50,12 +51,17 @@ func readInquiry(r *http.Request) (inquiryForm, error) {
 	switch mt := mediaType(r); mt {
 	case "application/json":
 		f.source = sourceJSON
-		dec := json.NewDecoder(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return f, err
+		}
+		// Decoding would turn bad UTF-8 into U+FFFD: a message is refused
+		// rather than silently changed.
+		if !utf8.Valid(body) {
+			return f, errors.New("invalid UTF-8")
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
 		if err := dec.Decode(&f); err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return f, err
-			}
 			return f, errors.New("not one JSON object of the inquiry's fields")
 		}
 		if _, err := dec.Token(); err != io.EOF {
