@@ -146,7 +146,9 @@ func TestCalendlyWebhook(t *testing.T) {
 		created, canceled := fixture(t, "calendly_invitee_created.json"), fixture(t, "calendly_invitee_canceled.json")
 		moved, noShow := fixture(t, "calendly_invitee_canceled_rescheduled.json"), fixture(t, "calendly_invitee_no_show_created.json")
 		now := e.clock.Now()
-		sig := func(b string) []string { return []string{"Calendly-Webhook-Signature", calendlySig(b, calendlyKey, now)} }
+		sig := func(b string) []string {
+			return []string{"Calendly-Webhook-Signature", calendlySig(b, calendlyKey, now)}
+		}
 		const p = "/webhooks/calendly"
 		runHooks(t, e, []hook{
 			{name: "wrong key", path: p, body: created, header: []string{"Calendly-Webhook-Signature", calendlySig(created, "another", now)}, code: 401},
