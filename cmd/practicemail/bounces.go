@@ -52,6 +52,15 @@ func cmdBouncesIngest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 		fmt.Fprintf(m.Stdout, "%s: no failed or delayed recipient in the report: nothing to record\n", name)
 		return nil
 	}
+	return m.recordReports(ctx, configPath, reports)
+}
+
+// recordReports records the reports of one bounce or complaint report,
+// saying for each what it did; `bounces ingest` and `mail ingest` share
+// it. A hard bounce or a complaint also stops the person's follow-up
+// sequences if they wrote through the inquiry form: bounced, or for a
+// complaint unsubscribed.
+func (m *Main) recordReports(ctx context.Context, configPath string, reports []bounce.Report) error {
 	a, err := m.open(ctx, configPath, needs{})
 	if err != nil {
 		return err
@@ -64,6 +73,26 @@ func cmdBouncesIngest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "%s: %s: %s\n", printable(r.Email), describeReport(r), bounceVerdict(res))
+		if err := stopBouncedContact(ctx, a.DB, m.Stdout, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopBouncedContact stops the sequences of a contact whose address
+// bounced hard or who complained, and says so when any ran.
+func stopBouncedContact(ctx context.Context, db *store.DB, w io.Writer, r bounce.Report) error {
+	reason := map[string]string{bounce.Hard: store.ContactBounced, bounce.Complaint: store.ContactUnsubscribed}[r.Type]
+	if reason == "" {
+		return nil
+	}
+	n, err := db.StopEnrollments(ctx, r.Email, reason)
+	if err != nil && !errors.Is(err, store.ErrInvalidEmail) {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "%s: %s stopped (%s)\n", printable(r.Email), count(n, "follow-up sequence"), reason)
 	}
 	return nil
 }

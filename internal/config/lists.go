@@ -23,6 +23,14 @@ var listKeys = map[string]listSetter[Config]{
 		c.HTTP.TrustedProxies = prefixes
 		return err
 	},
+	"inquiries.crisis_words": func(c *Config, items []string) error {
+		c.Inquiries.CrisisWords = nil
+		if len(items) > 0 {
+			c.Inquiries.CrisisWords = items
+		}
+		return nil
+	},
+	"secrets.data_key_previous": base64Keys(func(c *Config) *[][]byte { return &c.Secrets.DataKeyPrevious }),
 }
 
 // commaList is the setter of a list key written as one value:
