@@ -20,7 +20,7 @@ func TestUnsubscribeStopsSequence(t *testing.T) {
 	eachInquiryEngine(t, func(t *testing.T, e *env, q *inquiryQueue) {
 		e.enrolled(jordan, other)
 		sub := e.add("reader@example.com", store.StatusActive, "posts")
-		id, err := strconv.ParseInt(e.strings(`SELECT id FROM contacts WHERE email = '`+jordan+`'`)[0], 10, 64)
+		id, err := strconv.ParseInt(e.strings(`SELECT id FROM contacts WHERE email = '` + jordan + `'`)[0], 10, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
