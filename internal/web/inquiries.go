@@ -2,8 +2,11 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/practicemail/practicemail/internal/crisis"
 	"github.com/practicemail/practicemail/internal/ratelimit"
@@ -107,7 +110,7 @@ func (s *Server) inquire(w http.ResponseWriter, r *http.Request) {
 		s.cors(w, r)
 	}
 	ipRule, emailRule := s.inquiryRules()
-	if !s.allow(w, r, ipRule, s.clientAddr(r).String()) {
+	if !s.allowInquiry(w, r, ipRule, s.clientAddr(r).String()) {
 		return
 	}
 	f, err := readInquiry(r)
@@ -124,7 +127,7 @@ func (s *Server) inquire(w http.ResponseWriter, r *http.Request) {
 		s.inquiryInvalid(w, r, f, errs)
 		return
 	}
-	if !s.allow(w, r, emailRule, s.emailKey(f.address)) {
+	if !s.allowInquiry(w, r, emailRule, s.emailKey(f.address)) {
 		return
 	}
 	if err := s.saveInquiry(r.Context(), f); err != nil {
@@ -206,6 +209,37 @@ func (s *Server) inquiryUnavailable(w http.ResponseWriter, r *http.Request) {
 		Crisis:     s.crisisResources(),
 		Link:       s.bookingLink(),
 	})
+}
+
+// allowInquiry is allow for inquiries: over the limit, the 429 still says
+// where to turn in a crisis, since the message was not taken.
+func (s *Server) allowInquiry(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
+	if s.Limiter == nil {
+		return true
+	}
+	ok, wait, err := s.Limiter.Allow(r.Context(), rule, key)
+	if err != nil {
+		s.logger().Warn("rate_limit_unavailable", "rule", rule.Name, "error", err)
+		return true
+	}
+	if ok {
+		return true
+	}
+	secs := max(int((wait+time.Second-1)/time.Second), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests", "retry_after": secs,
+			"crisis_resources": s.crisisResources()})
+		return false
+	}
+	s.render(w, http.StatusTooManyRequests, templates.PageReceived, templates.Page{
+		Title: "Your message was not sent",
+		Paragraphs: []string{fmt.Sprintf("We received several messages from here in a short time. Please wait and send yours again in about %d minutes.",
+			(secs+59)/60)},
+		Crisis: s.crisisResources(),
+		Link:   s.bookingLink(),
+	})
+	return false
 }
 
 func (s *Server) crisisResources() string {

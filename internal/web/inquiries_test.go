@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/seal"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
@@ -238,3 +241,41 @@ const (
 	calendlyKey  = "calendly-signing-key-0123456789"
 	calcomSecret = "calcom-secret-0123456789"
 )
+
+// The per-client limit refuses a burst of inquiries with 429, Retry-After
+// and, since the message was not taken, the crisis resources; the
+// per-address limit refuses one address writing again and again while
+// another address from elsewhere passes.
+func TestInquiryRateLimits(t *testing.T) {
+	rules := DefaultRules
+	rules.InquiryIP = ratelimit.Rule{Name: "inquiry-ip", Limit: 3, Per: time.Minute}
+	rules.InquiryEmail = ratelimit.Rule{Name: "inquiry-email", Limit: 2, Per: time.Hour}
+	e, _ := inquiryEnv(t, storetest.URL(t, "sqlite"), limited(t, rules))
+	var codes []int
+	var last response
+	for i := range 4 {
+		last = e.postForm("/inquiries", url.Values{"name": {"A"}, "email": {fmt.Sprintf("p%d@example.com", i)}, "message": {"hello"}})
+		codes = append(codes, last.code)
+	}
+	if !cmp.Equal(codes, []int{202, 202, 202, 429}) || !strings.Contains(last.body, "988") || last.header.Get("Retry-After") == "" {
+		t.Fatalf("statuses %v; last:\n%s", codes, last.body)
+	}
+	lim := limited(t, rules)
+	e2, _ := inquiryEnv(t, storetest.URL(t, "sqlite"), func(s *Server) {
+		lim(s)
+		s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	codes = nil
+	for i := range 3 {
+		ip := fmt.Sprintf("192.0.2.%d", i+1)
+		r := e2.do("POST", "/inquiries", jsonType, `{"name":"A","email":"same@example.com","message":"hi"}`, "X-Forwarded-For", ip)
+		codes = append(codes, r.code)
+		last = r
+	}
+	if !cmp.Equal(codes, []int{202, 202, 429}) || !strings.Contains(last.body, `"crisis_resources"`) {
+		t.Errorf("one address from three clients: %v %s", codes, last.body)
+	}
+	if r := e2.do("POST", "/inquiries", jsonType, `{"name":"B","email":"other@example.com","message":"hi"}`, "X-Forwarded-For", "192.0.2.9"); r.code != 202 {
+		t.Errorf("another address = %d", r.code)
+	}
+}
