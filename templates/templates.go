@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,6 +31,20 @@ import (
 
 //go:embed email
 var files embed.FS
+
+//go:embed sequences
+var sequenceFiles embed.FS
+
+// Sequences returns the built-in follow-up sequences (the files of
+// templates/sequences): what an install uses unless sequences.dir names a
+// directory of its own, so that the binary alone is enough to run.
+func Sequences() fs.FS {
+	sub, err := fs.Sub(sequenceFiles, "sequences")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
 
 // Rendered is one email ready to be composed into a message. HTML and Text are
 // complete documents; Subject is a single line.

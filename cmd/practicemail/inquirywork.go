@@ -33,11 +33,21 @@ func (a *App) inquiryWork(w *worker.Worker, eng *templates.Engine) error {
 	if !c.InquiriesOn() {
 		return nil
 	}
-	set, err := sequences.LoadDir(c.Sequences.Dir, sequences.Options{HasTemplate: eng.Has})
+	set, err := loadSequences(c.Sequences.Dir, eng)
 	if err != nil {
 		return fmt.Errorf("sequences.dir:\n%w", err)
 	}
 	w.Inquiries.Sequences, w.Inquiries.NotifyEmail = set, c.Practice.NotifyEmail
 	w.Inquiries.NotifyRefused = worker.NotifyTransport(c.SMTP.URL, c.SMTP.TLS)
 	return nil
+}
+
+// loadSequences loads the sequences of dir, or the built-in ones when dir
+// is empty (sequences.dir's default).
+func loadSequences(dir string, eng *templates.Engine) (sequences.Set, error) {
+	opts := sequences.Options{HasTemplate: eng.Has}
+	if dir == "" {
+		return sequences.Load(templates.Sequences(), opts)
+	}
+	return sequences.LoadDir(dir, opts)
 }

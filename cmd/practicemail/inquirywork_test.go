@@ -43,6 +43,14 @@ func TestWorkerGetsInquiryWork(t *testing.T) {
 		t.Errorf("inquiry work = %+v, retention %s", in, w.Options.InquiryRetention)
 	}
 
+	// The default, no sequences.dir: the sequences built into the binary,
+	// so that an install needs no copy of the source tree.
+	cfg.Sequences.Dir = ""
+	builtIn := worker.New(storetest.Open(t, "sqlite"), worker.Options{})
+	if err := a.inquiryWork(builtIn, eng); err != nil || builtIn.Inquiries.Sequences[worker.InquirySequence] == nil {
+		t.Errorf("built-in sequences: %v, %v", builtIn.Inquiries.Sequences, err)
+	}
+
 	bad := t.TempDir()
 	src := "name: inquiry\nsteps:\n  - after: 0s\n    template: inquiry/thanks\n    subject: \"About your depression\"\n"
 	if err := os.WriteFile(filepath.Join(bad, "inquiry.yaml"), []byte(src), 0o600); err != nil {

@@ -75,14 +75,18 @@ func cmdPreviewSequence(ctx context.Context, m *Main, fs *flag.FlagSet, args []s
 // loadSequence loads the sequences of dir, as the worker does, and
 // returns the one called name.
 func loadSequence(dir, name string, eng *templates.Engine) (*sequences.Sequence, error) {
-	set, err := sequences.LoadDir(dir, sequences.Options{HasTemplate: eng.Has})
+	set, err := loadSequences(dir, eng)
 	if err != nil {
 		return nil, err
 	}
 	seq, ok := set[name]
 	if !ok {
+		where := dir
+		if where == "" {
+			where = "the built-in sequences"
+		}
 		names := slices.Sorted(maps.Keys(set))
-		return nil, fmt.Errorf("no sequence %q in %s (it has: %s)", name, dir, strings.Join(names, ", "))
+		return nil, fmt.Errorf("no sequence %q in %s (it has: %s)", name, where, strings.Join(names, ", "))
 	}
 	return seq, nil
 }

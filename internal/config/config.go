@@ -126,6 +126,8 @@ const (
 
 // Sequences says where the follow-up sequence files are.
 type Sequences struct {
+	// Dir is a directory of sequence files; empty (the default) uses the
+	// sequences built into the binary (templates.Sequences).
 	Dir string
 }
 
@@ -186,7 +188,7 @@ func Default() *Config {
 			Rate:        Rate{N: 20, Per: time.Second},
 			Timeout:     30 * time.Second,
 		},
-		Sequences: Sequences{Dir: "templates/sequences"},
+		Sequences: Sequences{}, // built in; see Sequences
 		Inquiries: Inquiries{Retention: DefaultInquiryRetention, CrisisResources: DefaultCrisisResources},
 		Worker:    Worker{Concurrency: 8},
 		Log:       Log{Level: "info", Format: "text"},

@@ -17,7 +17,7 @@ func key(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat(
 func TestInquiriesDefaults(t *testing.T) {
 	c := Default()
 	if c.Inquiries.Retention != 4320*time.Hour || !strings.Contains(c.Inquiries.CrisisResources, "988") ||
-		c.Inquiries.CrisisWords != nil || c.Sequences.Dir != "templates/sequences" || c.InquiriesOn() {
+		c.Inquiries.CrisisWords != nil || c.Sequences.Dir != "" || c.InquiriesOn() {
 		t.Errorf("defaults: %+v, sequences.dir %q, inquiries on %v", c.Inquiries, c.Sequences.Dir, c.InquiriesOn())
 	}
 }

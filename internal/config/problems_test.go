@@ -69,8 +69,6 @@ feeds:
   - name: B
     url: https://example.org/c
     digest: Monday 9am
-sequences:
-  dir: ""
 secrets:
   link_key: short
   data_key: "!!!"
@@ -109,7 +107,6 @@ log:
 		"feeds[1].digest",
 		"feeds[2].name",
 		"feeds[2].digest",
-		"sequences.dir",
 		"secrets.link_key",
 		"worker.concurrency",
 		"log.level",

@@ -24,9 +24,6 @@ func (c *Config) problems() Problems {
 	c.Redis.check(&p)
 	c.SMTP.check(&p)
 	checkFeeds(&p, c.Feeds)
-	if c.Sequences.Dir == "" {
-		p.add("sequences.dir", "required")
-	}
 	c.Inquiries.check(&p)
 	c.Secrets.check(&p, isLoopbackURL(c.Practice.BaseURL))
 	c.Secrets.checkDataKeys(&p, c.InquiriesOn())
