@@ -57,6 +57,17 @@ type ConfirmEmail struct {
 
 func (d ConfirmEmail) footer() Footer { return d.Footer }
 
+// AlreadyEmail is the data of the "already" email, sent instead of a
+// confirmation to someone who asks to subscribe and already is. It links to
+// their preferences and, like the confirmation, is not marketing email.
+type AlreadyEmail struct {
+	Practice       string
+	PreferencesURL string
+	Footer         Footer
+}
+
+func (d AlreadyEmail) footer() Footer { return d.Footer }
+
 // InquiryEmail is the data of the inquiry sequence emails, starting with
 // "inquiry/thanks", the acknowledgement sent as soon as someone writes. They
 // all carry crisis resources.
@@ -88,4 +99,16 @@ func (e *Engine) Confirm(d ConfirmEmail) (Rendered, error) {
 		return Rendered{}, errors.New("templates: confirm: no ConfirmURL")
 	}
 	return e.Render("confirm", d)
+}
+
+// Already renders the "already" email. Like the confirmation it answers a
+// request from the sign-up form, so it must not carry a marketing footer.
+func (e *Engine) Already(d AlreadyEmail) (Rendered, error) {
+	if d.Footer.Marketing {
+		return Rendered{}, errors.New("templates: already: this email answers a request and must not have a marketing footer")
+	}
+	if d.PreferencesURL == "" {
+		return Rendered{}, errors.New("templates: already: no PreferencesURL")
+	}
+	return e.Render("already", d)
 }

@@ -69,6 +69,14 @@ func confirmFixture() ConfirmEmail {
 	}
 }
 
+func alreadyFixture() AlreadyEmail {
+	return AlreadyEmail{
+		Practice:       "Stillpoint Counseling",
+		PreferencesURL: "https://mail.stillpoint.example/preferences/PRACTICEMAIL_PREFERENCES_TOKEN_xxxxxxxxx",
+		Footer:         Footer{PracticeName: "Stillpoint Counseling"},
+	}
+}
+
 func inquiryFixture() InquiryEmail {
 	return InquiryEmail{
 		Practice:   "Stillpoint Counseling",
@@ -84,6 +92,7 @@ func fixtures(t testing.TB) map[string]any {
 	return map[string]any{
 		"post":           postFixture(t),
 		"confirm":        confirmFixture(),
+		"already":        alreadyFixture(),
 		"inquiry/thanks": inquiryFixture(),
 	}
 }

@@ -280,7 +280,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 		for i, r := range rows {
 			ids[i] = r.SubscriberID
 		}
-		el, err := s.w.DB.Eligible(ctx, s.aud.topic, ids)
+		el, err := s.aud.eligible(ctx, s.w.DB, ids)
 		if err != nil {
 			return false, err
 		}
@@ -295,7 +295,7 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 // cancelled once the message's end-of-data dot is out still gets the
 // server's verdict (see mail.Sender), and it is recorded like any other.
 func (s *batchSend) send(ctx context.Context, r store.Claimed, gate mail.Gate) (store.Outcome, error) {
-	rcpt := s.w.recipient(s.b, r, s.eligible[r.SubscriberID])
+	rcpt := s.w.recipient(s.b, s.aud, r, s.eligible[r.SubscriberID])
 	reply, err := s.w.Mail.SendReply(ctx, s.from, r.Recipient, s.msg, rcpt, gate)
 	id := s.msg.MessageID(rcpt)
 	if err == nil {

@@ -17,33 +17,98 @@ import (
 	"github.com/practicemail/practicemail/templates"
 )
 
-// marketingPlaceholders stand in the shared message for each recipient's
-// unsubscribe and preferences tokens, in this order.
-var marketingPlaceholders = []string{links.Placeholder(links.Unsubscribe), links.Placeholder(links.Preferences)}
-
 // audience is who a kind of delivery may still go to at send time.
 type audience struct {
-	topic string // recipients must be active and follow this topic
+	topic  string // recipients must be active and follow this topic
+	status string // or, when set: recipients must have this status
+	// tokens are the purposes of the links personalised per recipient,
+	// in the order of the shared message's placeholders.
+	tokens []links.Purpose
+	// anonymous sends without the recipient's name: the sign-up form's
+	// emails go to an address anyone may have typed, with a name anyone
+	// may have typed.
+	anonymous bool
+}
+
+// The audiences of each kind of delivery.
+var (
+	postAudience    = audience{topic: store.TopicPosts, tokens: []links.Purpose{links.Unsubscribe, links.Preferences}}
+	confirmAudience = audience{status: store.StatusPending, tokens: []links.Purpose{links.Confirm}, anonymous: true}
+	alreadyAudience = audience{status: store.StatusActive, tokens: []links.Purpose{links.Preferences}}
+)
+
+// placeholders returns the placeholders of a.tokens.
+func (a audience) placeholders() []string {
+	out := make([]string, len(a.tokens))
+	for i, p := range a.tokens {
+		out[i] = links.Placeholder(p)
+	}
+	return out
 }
 
 // prepare returns the message shared by every recipient of (kind, source),
 // rendered and encoded once per process, and its audience.
 func (w *Worker) prepare(ctx context.Context, b store.BatchRef) (*mail.Prepared, audience, error) {
 	key := store.BatchRef{Kind: b.Kind, SourceID: b.SourceID}
+	var aud audience
+	var render func() (*mail.Prepared, error)
 	switch b.Kind {
 	case store.KindPost:
-		aud := audience{topic: store.TopicPosts}
-		if p := w.prepared.get(key); p != nil {
-			return p, aud, nil
-		}
-		p, err := w.preparePost(ctx, b.SourceID)
-		if err != nil {
-			return nil, aud, err
-		}
-		w.prepared.put(key, p)
+		aud, render = postAudience, func() (*mail.Prepared, error) { return w.preparePost(ctx, b.SourceID) }
+	case store.KindConfirm:
+		// One message for every sign-up: only the token differs.
+		key.SourceID = 0
+		aud, render = confirmAudience, w.prepareConfirm
+	case store.KindAlready:
+		key.SourceID = 0
+		aud, render = alreadyAudience, w.prepareAlready
+	default:
+		return nil, audience{}, fmt.Errorf("unknown delivery kind %q: %w", b.Kind, asynq.SkipRetry)
+	}
+	if p := w.prepared.get(key); p != nil {
 		return p, aud, nil
 	}
-	return nil, audience{}, fmt.Errorf("unknown delivery kind %q: %w", b.Kind, asynq.SkipRetry)
+	p, err := render()
+	if err != nil {
+		return nil, aud, err
+	}
+	w.prepared.put(key, p)
+	return p, aud, nil
+}
+
+// prepareConfirm renders the double opt-in request. It has no
+// List-Unsubscribe and no marketing footer: the person has not agreed to
+// anything yet, and ignoring it is how they say no.
+func (w *Worker) prepareConfirm() (*mail.Prepared, error) {
+	r, err := w.Templates.Confirm(templates.ConfirmEmail{
+		Practice:   w.Practice.Name,
+		ConfirmURL: w.Links.URL(links.Confirm, links.Placeholder(links.Confirm)),
+		Footer:     templates.Footer{PracticeName: w.Practice.Name},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render the confirmation: %w: %w", err, asynq.SkipRetry)
+	}
+	return mail.Prepare(w.transactional(r), confirmAudience.placeholders())
+}
+
+// prepareAlready renders "you are already subscribed", with a link to the
+// person's preferences.
+func (w *Worker) prepareAlready() (*mail.Prepared, error) {
+	r, err := w.Templates.Already(templates.AlreadyEmail{
+		Practice:       w.Practice.Name,
+		PreferencesURL: w.Links.URL(links.Preferences, links.Placeholder(links.Preferences)),
+		Footer:         templates.Footer{PracticeName: w.Practice.Name},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render the already-subscribed email: %w: %w", err, asynq.SkipRetry)
+	}
+	return mail.Prepare(w.transactional(r), alreadyAudience.placeholders())
+}
+
+// transactional is an email that answers a person's own request: no list
+// headers.
+func (w *Worker) transactional(r templates.Rendered) mail.Content {
+	return mail.Content{From: w.Practice.From, ReplyTo: w.Practice.ReplyTo, Subject: r.Subject, HTML: r.HTML, Text: r.Text}
 }
 
 // errPostFailed marks a post that cannot be rendered: it is failed, nothing
@@ -58,7 +123,7 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 	if post.State == store.PostFailed { // fail what was queued since, once more
 		return nil, w.failPost(ctx, post, errPostFailed)
 	}
-	unsubscribe := w.Links.URL(links.Unsubscribe, marketingPlaceholders[0])
+	unsubscribe := w.Links.URL(links.Unsubscribe, links.Placeholder(links.Unsubscribe))
 	r, err := w.Templates.Post(templates.PostEmail{
 		Practice:    w.Practice.Name,
 		BaseURL:     w.Practice.BaseURL,
@@ -74,7 +139,7 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 	})
 	var p *mail.Prepared
 	if err == nil {
-		p, err = mail.Prepare(w.content(r, unsubscribe, store.TopicPosts), marketingPlaceholders)
+		p, err = mail.Prepare(w.content(r, unsubscribe, store.TopicPosts), postAudience.placeholders())
 	}
 	if err != nil {
 		return nil, w.failPost(ctx, post, err)
@@ -125,7 +190,7 @@ func (w *Worker) marketingFooter(unsubscribeURL string) templates.Footer {
 		PracticeName:   w.Practice.Name,
 		PostalAddress:  w.Practice.PostalAddress,
 		UnsubscribeURL: unsubscribeURL,
-		PreferencesURL: w.Links.URL(links.Preferences, marketingPlaceholders[1]),
+		PreferencesURL: w.Links.URL(links.Preferences, links.Placeholder(links.Preferences)),
 		Marketing:      true,
 	}
 }
@@ -150,15 +215,19 @@ func (w *Worker) content(r templates.Rendered, unsubscribeURL, topic string) mai
 // recipient is one claimed row as the mail package wants it: its own tokens,
 // and a Message-ID stable across retries, so a mail client can tell a
 // duplicate after a crash for what it is.
-func (w *Worker) recipient(b store.BatchRef, c store.Claimed, name string) mail.Recipient {
+func (w *Worker) recipient(b store.BatchRef, aud audience, c store.Claimed, name string) mail.Recipient {
+	values := make([]string, len(aud.tokens))
+	for i, p := range aud.tokens {
+		values[i] = w.Links.Token(p, c.SubscriberID)
+	}
+	if aud.anonymous {
+		name = ""
+	}
 	return mail.Recipient{
 		Address:   c.Recipient,
 		Name:      name,
 		MessageID: fmt.Sprintf("d%d.%s%d.%s", c.ID, b.Kind, b.SourceID, w.Instance),
-		Values: []string{
-			w.Links.Token(links.Unsubscribe, c.SubscriberID),
-			w.Links.Token(links.Preferences, c.SubscriberID),
-		},
+		Values:    values,
 	}
 }
 
@@ -179,4 +248,12 @@ func (w *Worker) fromAddress() string {
 		return a.Address
 	}
 	return w.Practice.From
+}
+
+// eligible returns, of ids, who may be sent a's mail now, with their names.
+func (a audience) eligible(ctx context.Context, db *store.DB, ids []int64) (map[int64]string, error) {
+	if a.status != "" {
+		return db.EligibleStatus(ctx, a.status, ids)
+	}
+	return db.Eligible(ctx, a.topic, ids)
 }

@@ -143,3 +143,10 @@ func (w *Worker) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Optio
 	}
 	return fmt.Errorf("enqueue %s: %w", t.Type(), err)
 }
+
+// EnqueueDelivery enqueues the send of batch b, whose ledger rows are
+// already committed: the web's sign-up form calls it. A failed enqueue
+// loses nothing: the reconciler finds queued rows that have no task.
+func (w *Worker) EnqueueDelivery(ctx context.Context, b store.BatchRef) error {
+	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, ""))
+}
