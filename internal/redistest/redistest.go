@@ -38,6 +38,8 @@ var (
 	Commands = Database{"PRACTICEMAIL_TEST_REDIS_DB", 10}        // cmd/practicemail
 	Worker   = Database{"PRACTICEMAIL_TEST_REDIS_DB_WORKER", 11} // worker
 	Mail     = Database{"PRACTICEMAIL_TEST_REDIS_DB_MAIL", 12}   // internal/mail
+	// RateLimit's keys are named for each test, so it is never emptied.
+	RateLimit = Database{"PRACTICEMAIL_TEST_REDIS_DB_RATELIMIT", 13} // internal/ratelimit
 )
 
 // Number is d's database number: its environment variable's value, or its

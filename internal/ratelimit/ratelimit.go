@@ -1,0 +1,92 @@
+// Package ratelimit counts events per key in Redis, so that every web
+// process behind a proxy shares one count: a burst spread over several
+// processes is refused as if it had reached one.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// allowScript is GCRA (the generic cell rate algorithm) over one Redis
+// string per key: the value is the theoretical arrival time (TAT) in
+// microseconds of Redis's own clock, so the web processes' clocks do not
+// matter. Each event moves the TAT on by one emission interval (per/limit);
+// an event is refused while it would push the TAT more than per past now,
+// which allows a burst of limit and then one event every interval. A
+// refusal changes nothing. The key lives until the TAT passes, after which
+// it would read as fresh anyway.
+//
+// KEYS[1] the key; ARGV[1] limit; ARGV[2] per µs. The interval is kept
+// fractional so that exactly limit events fit in a burst.
+// Returns {1, 0} when allowed, {0, µs until allowed} when refused.
+var allowScript = redis.NewScript(`
+local limit, per = tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval = per / limit
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local next = tat + interval
+local allowAt = next - per
+if allowAt > now then return {0, math.ceil(allowAt - now)} end
+redis.call('SET', KEYS[1], string.format('%.17g', next), 'PX', math.ceil((next - now) / 1000))
+return {1, 0}
+`)
+
+// Limiter is a rate limiter kept in Redis, shared by every web process.
+// A nil *Limiter allows everything, for servers and tests without limits.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a limiter keeping its counts in rdb under keys starting with
+// prefix (e.g. "practicemail:rl:"), followed by the rule's name and the key.
+func New(rdb redis.UniversalClient, prefix string) *Limiter {
+	return &Limiter{rdb: rdb, prefix: prefix}
+}
+
+// Rule is one limit: at most Limit events per Per for each key, refilled
+// evenly (one every Per/Limit), e.g. {"subscribe-ip", 10, time.Minute}.
+// Name separates the rules' counts in Redis.
+type Rule struct {
+	Name  string
+	Limit int
+	Per   time.Duration
+}
+
+// ErrBadRule is returned for a rule that could never be counted.
+var ErrBadRule = errors.New("ratelimit: a rule needs a name, a positive limit and a period of at least 1ms")
+
+// Allow counts one event for key under r. When the key is over the limit
+// it returns ok false and how long until one more event would be allowed;
+// the refused event is not counted, so a client that keeps knocking does
+// not push its own wait further away. The key is used as given: callers
+// hash what should not be stored in Redis in the clear (email addresses).
+// A Redis error is returned as it is; the caller decides whether to fail
+// open.
+func (l *Limiter) Allow(ctx context.Context, r Rule, key string) (ok bool, retryAfter time.Duration, err error) {
+	if l == nil {
+		return true, 0, nil
+	}
+	if r.Name == "" || r.Limit <= 0 || r.Per < time.Millisecond {
+		return false, 0, fmt.Errorf("%w: %+v", ErrBadRule, r)
+	}
+	k := l.prefix + r.Name + ":" + key
+	res, err := allowScript.Run(ctx, l.rdb, []string{k}, r.Limit, r.Per.Microseconds()).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("ratelimit %s: %w", r.Name, err)
+	}
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("ratelimit %s: unexpected reply %v", r.Name, res)
+	}
+	if res[0] == 1 {
+		return true, 0, nil
+	}
+	return false, max(time.Duration(res[1])*time.Microsecond, time.Microsecond), nil
+}
