@@ -34,7 +34,8 @@ chromium:
 	  echo "      the browser tests will skip (or fail with CI=true); apt-get install chromium"; \
 	fi
 
-# Throughput, CPU and memory of a fan-out to 10k and 100k subscribers beside a raw SMTP baseline.
+# Throughput, CPU and memory of a fan-out to 10k and 100k subscribers beside a raw SMTP baseline;
+# then POST /subscribe alone and beside a fan-out to 20k (bench/run.sh lists the knobs).
 bench:
 	bash bench/run.sh
 
