@@ -1,6 +1,9 @@
-// Package web is practicemail's HTTP surface. For now it serves the health
-// endpoints; the public pages (subscribe, confirm, unsubscribe, preferences,
-// inquiries, the booking webhook) and the admin pages hang off the same mux.
+// Package web is practicemail's HTTP surface: the health endpoints and the
+// public pages a reader uses to join, confirm, leave and manage themselves
+// (subscribe, confirm, unsubscribe, preferences), and the webhooks. Every
+// response passes through one middleware that sets the security headers and
+// caps the request body; every state-changing browser request is checked to
+// come from the practice's own pages or, for sign-ups, from an allowed origin.
 package web
 
 import (
@@ -10,12 +13,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/ratelimit"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/templates"
 )
 
 // Checker is something /readyz asks: the database, Redis.
 type Checker interface {
 	Ping(ctx context.Context) error
+}
+
+// Enqueuer puts a ledger batch on the queue (the worker's EnqueueDelivery).
+type Enqueuer interface {
+	EnqueueDelivery(ctx context.Context, b store.BatchRef) error
+}
+
+// Practice is what the pages say about the practice.
+type Practice struct {
+	Name, BaseURL, PostalAddress string
 }
 
 // Server is the HTTP server.
@@ -24,16 +43,54 @@ type Server struct {
 	Checks map[string]Checker // by name, e.g. "database", "redis"
 	Log    *slog.Logger
 
+	DB       *store.DB
+	Links    *links.Signer
+	Pages    *templates.Pages
+	Queue    Enqueuer
+	Limiter  *ratelimit.Limiter // nil: no limits
+	Rules    Rules              // zero: DefaultRules
+	Practice Practice
+
+	AllowedOrigins []string       // normalised "scheme://host[:port]": sites whose pasted forms may post here
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	RecordIP       bool           // store the client's address with consent records
+	FormKey        []byte         // signs the hosted form's timestamp
+	WebhookKey     []byte         // secrets.webhook_key
+	EraseKey       []byte         // the link key, for EraseSubscriberID
+	Now            func() time.Time
+
 	srv *http.Server
 	ln  net.Listener
 }
 
-// Handler returns the routes.
+// Server timeouts and limits: a slow client cannot hold a connection, a
+// huge header cannot fill memory.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 32 << 10
+)
+
+// Handler returns the routes behind the security middleware.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	return mux
+	mux.HandleFunc("GET /static/site.css", s.stylesheet)
+	signup := s.originCheck(true)
+	strict := s.originCheck(false)
+	mux.HandleFunc("GET /subscribe", s.subscribeForm)
+	mux.Handle("POST /subscribe", signup(http.HandlerFunc(s.subscribe)))
+	mux.HandleFunc("OPTIONS /subscribe", s.preflight)
+	mux.HandleFunc("GET /confirm/{token}", s.confirm)
+	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribePage)
+	mux.Handle("POST /unsubscribe/{token}", strict(http.HandlerFunc(s.unsubscribe)))
+	mux.HandleFunc("GET /preferences/{token}", s.preferencesPage)
+	mux.Handle("POST /preferences/{token}", strict(http.HandlerFunc(s.preferences)))
+	mux.HandleFunc("/", s.notFound)
+	return s.secure(mux)
 }
 
 // Start listens on Addr (port 0 picks one; see URL) and serves in the background.
@@ -43,7 +100,15 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+	}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Log.Error("http_serve_failed", "error", err)
@@ -61,6 +126,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,64 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/practicemail/practicemail/internal/ratelimit"
+)
+
+// Rules are the rate limits of the public pages.
+type Rules struct {
+	SubscribeIP    ratelimit.Rule // POST /subscribe per client address
+	SubscribeEmail ratelimit.Rule // POST /subscribe per address signed up (hashed)
+	TokenIP        ratelimit.Rule // confirm, unsubscribe and preferences per client address
+}
+
+// DefaultRules are generous to a person and tight for a script: a family
+// behind one address signing up together passes, a list being fed in does
+// not, and one inbox gets at most a few sign-up requests an hour (the store
+// also sends at most one email per store.ResendAfter).
+var DefaultRules = Rules{
+	SubscribeIP:    ratelimit.Rule{Name: "subscribe-ip", Limit: 10, Per: time.Minute},
+	SubscribeEmail: ratelimit.Rule{Name: "subscribe-email", Limit: 5, Per: time.Hour},
+	TokenIP:        ratelimit.Rule{Name: "token-ip", Limit: 60, Per: time.Minute},
+}
+
+func (s *Server) rules() Rules {
+	if s.Rules == (Rules{}) {
+		return DefaultRules
+	}
+	return s.Rules
+}
+
+// allow counts one request under rule for key and, when over the limit,
+// answers 429 and returns false. Without a Limiter everything passes; when
+// Redis fails the request passes too (fail open, logged): a sign-up still
+// meets the store's own resend limit, and a reader must be able to leave
+// while Redis is down.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
+	if s.Limiter == nil {
+		return true
+	}
+	ok, wait, err := s.Limiter.Allow(r.Context(), rule, key)
+	if err != nil {
+		s.logger().Warn("rate_limit_unavailable", "rule", rule.Name, "error", err)
+		return true
+	}
+	if !ok {
+		s.tooMany(w, r, wait)
+		return false
+	}
+	return true
+}
+
+// emailKey is the key an address is counted under: a keyed hash, so Redis
+// never holds the address.
+func (s *Server) emailKey(address string) string {
+	m := hmac.New(sha256.New, append([]byte("practicemail rate limit\x00"), s.FormKey...))
+	m.Write([]byte(address))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}

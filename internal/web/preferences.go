@@ -1,0 +1,134 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/templates"
+)
+
+// The preferences page's buttons (field "action").
+const (
+	actionSave          = "save"
+	actionLeave         = "leave"
+	actionErase         = "erase"           // asks to confirm
+	actionEraseConfirms = "erase-confirmed" // erases
+)
+
+// preferencesPage shows what the person gets, with the forms to change it,
+// to leave, and to have everything about them deleted.
+func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.subscriberFrom(w, r, links.Preferences)
+	if !ok {
+		return
+	}
+	sub, err := s.DB.SubscriberByID(r.Context(), id)
+	if !s.found(w, r, id, err) {
+		return
+	}
+	s.showPreferences(w, r, http.StatusOK, sub)
+}
+
+func (s *Server) showPreferences(w http.ResponseWriter, r *http.Request, code int, sub *store.Subscriber) {
+	p := templates.Page{Title: "Your email preferences", Action: "/preferences/" + r.PathValue("token")}
+	if sub.Status == store.StatusActive || sub.Status == store.StatusPending {
+		p.Topics = topicChoices(sub.Topics)
+		p.Paragraphs = []string{"Choose what you would like to get from us."}
+	} else {
+		p.Paragraphs = []string{"You get no email from us now. To hear from us again, sign up with the form: you will be asked to confirm."}
+	}
+	s.render(w, code, templates.PagePreferences, p)
+}
+
+// preferences handles the page's three forms and the deletion's
+// confirmation step.
+func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.subscriberFrom(w, r, links.Preferences)
+	if !ok {
+		return
+	}
+	mt := mediaType(r)
+	if mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" {
+		s.unreadable(w, r, http.StatusUnsupportedMediaType)
+		return
+	}
+	if err := parseForm(r, mt); err != nil {
+		s.unreadable(w, r, bodyStatus(err))
+		return
+	}
+	sub, err := s.DB.SubscriberByID(r.Context(), id)
+	if !s.found(w, r, id, err) {
+		return
+	}
+	var done message
+	switch r.PostForm.Get("action") {
+	case actionSave:
+		topics := r.PostForm["topics"]
+		if store.CheckTopics(topics) != nil {
+			s.unreadable(w, r, http.StatusBadRequest)
+			return
+		}
+		err, done = s.DB.SetTopics(r.Context(), id, topics), msgSaved
+		if len(topics) == 0 {
+			done = msgUnsubscribed
+		}
+		if errors.Is(err, store.ErrNotSubscribed) { // left meanwhile: show where they stand
+			s.showPreferences(w, r, http.StatusConflict, sub)
+			return
+		}
+	case actionLeave:
+		err, done = s.DB.Unsubscribe(r.Context(), id), msgUnsubscribed
+	case actionErase:
+		s.render(w, http.StatusOK, templates.PageErase, templates.Page{
+			Title: "Delete everything about you?", Action: "/preferences/" + r.PathValue("token"),
+			Link: &templates.Link{URL: "/preferences/" + r.PathValue("token"), Text: "No, take me back"},
+		})
+		return
+	case actionEraseConfirms:
+		err, done = s.erase(r.Context(), id), msgErased
+	default:
+		s.unreadable(w, r, http.StatusBadRequest)
+		return
+	}
+	if !s.found(w, r, id, err) {
+		return
+	}
+	s.page(w, r, http.StatusOK, done)
+}
+
+// eraser is the store's erasure (store.DB.EraseSubscriberID).
+type eraser interface {
+	EraseSubscriberID(ctx context.Context, id int64, key []byte) error
+}
+
+var errNoErase = errors.New("erasure not available")
+
+func (s *Server) erase(ctx context.Context, id int64) error {
+	e, ok := any(s.DB).(eraser)
+	if !ok {
+		return errNoErase
+	}
+	if err := e.EraseSubscriberID(ctx, id, s.EraseKey); err != nil {
+		return err
+	}
+	s.logger().Info("subscriber_erased", "subscriber_id", id)
+	return nil
+}
+
+// found answers and returns false when err is not nil: a subscriber who is
+// not there (erased, or never was) gets the same page as a bad link.
+func (s *Server) found(w http.ResponseWriter, r *http.Request, id int64, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrNotFound):
+		s.page(w, r, http.StatusNotFound, msgBadLink)
+	default:
+		s.logger().Error("preferences_failed", "subscriber_id", id, "error", err)
+		s.unavailable(w, r)
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/templates"
+)
+
+// subscriberFrom checks the request's {token} for purpose p and returns the
+// subscriber id it carries. Otherwise it answers (400 for a token of the
+// wrong shape, 404 for one that does not verify, 429 over the limit) and
+// returns false. Nothing about a token is logged: it is the person's key.
+func (s *Server) subscriberFrom(w http.ResponseWriter, r *http.Request, p links.Purpose) (int64, bool) {
+	if !s.allow(w, r, s.rules().TokenIP, s.clientAddr(r).String()) {
+		return 0, false
+	}
+	tok := r.PathValue("token")
+	if !wellFormed(tok) {
+		s.page(w, r, http.StatusBadRequest, msgMalformedLink)
+		return 0, false
+	}
+	id, err := s.Links.Verify(p, tok)
+	if err != nil {
+		s.page(w, r, http.StatusNotFound, msgBadLink)
+		return 0, false
+	}
+	return id, true
+}
+
+// wellFormed reports whether tok has a token's length and alphabet.
+func wellFormed(tok string) bool {
+	if len(tok) != links.TokenLen {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// confirm activates a pending subscriber: the click is their consent.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.subscriberFrom(w, r, links.Confirm)
+	if !ok {
+		return
+	}
+	res, err := s.DB.ConfirmSubscriber(r.Context(), id)
+	if err != nil {
+		s.logger().Error("confirm_failed", "subscriber_id", id, "error", err)
+		s.unavailable(w, r)
+		return
+	}
+	switch res {
+	case store.Confirmed:
+		s.logger().Info("subscriber_confirmed", "subscriber_id", id)
+		s.page(w, r, http.StatusOK, msgConfirmed)
+	case store.AlreadyConfirmed:
+		s.page(w, r, http.StatusOK, msgAlreadyConfirmed)
+	default: // gone: the same page as a link that never worked
+		s.page(w, r, http.StatusNotFound, msgBadLink)
+	}
+}
+
+// unsubscribePage shows the button. It changes nothing: mail scanners and
+// link previews follow every link in an email.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.subscriberFrom(w, r, links.Unsubscribe); !ok {
+		return
+	}
+	s.render(w, http.StatusOK, templates.PageUnsubscribe, templates.Page{
+		Title:  "Unsubscribe",
+		Action: "/unsubscribe/" + r.PathValue("token"),
+	})
+}
+
+// unsubscribe is RFC 8058 one-click, from a mail provider's button or from
+// the page's: the body says List-Unsubscribe=One-Click (urlencoded or
+// multipart). The subscriber is unsubscribed before the answer, which is
+// 200 with no cookie and no redirect. Someone already gone (erased) gets
+// the same answer: there is nothing left to send them.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.subscriberFrom(w, r, links.Unsubscribe)
+	if !ok {
+		return
+	}
+	if code := oneClick(r); code != 0 {
+		s.unreadable(w, r, code)
+		return
+	}
+	if err := s.DB.Unsubscribe(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.logger().Error("unsubscribe_failed", "subscriber_id", id, "error", err)
+		s.unavailable(w, r)
+		return
+	}
+	s.logger().Info("subscriber_unsubscribed", "subscriber_id", id, "one_click", r.Header.Get("Origin") == "")
+	s.page(w, r, http.StatusOK, msgUnsubscribed)
+}
+
+// oneClick returns 0 when r's body is an RFC 8058 one-click request, else
+// the status to answer.
+func oneClick(r *http.Request) int {
+	mt := mediaType(r)
+	if mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" {
+		return http.StatusUnsupportedMediaType
+	}
+	if err := parseForm(r, mt); err != nil {
+		return bodyStatus(err)
+	}
+	if r.PostForm.Get("List-Unsubscribe") != "One-Click" {
+		return http.StatusBadRequest
+	}
+	return 0
+}
