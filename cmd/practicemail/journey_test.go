@@ -56,6 +56,9 @@ func TestJourneySubscribeConfirmAndLeaveWithGmailsButton(t *testing.T) {
 	if st := s.subscriber(ada).Status; st != store.StatusUnsubscribed {
 		t.Fatalf("right after the one-click answer the status is %s, want unsubscribed", st)
 	}
+	if code := b.Navigate("unsubscribe-link-after-one-click", unsub); code != http.StatusOK {
+		t.Fatalf("GET %s after unsubscribing: status %d", unsub, code)
+	}
 
 	next := s.publish(3)
 	if n := len(s.mailTo(ada, next.Title)); n != 0 {
@@ -152,8 +155,8 @@ func (s *site) confirmInBrowser(b *browsertest.Browser, email string) {
 	if code := b.Navigate("confirmed", link); code != http.StatusOK {
 		s.t.Fatalf("GET the confirmation link: status %d", code)
 	}
-	if page := strings.ToLower(b.Text("body")); !strings.Contains(page, "confirmed") {
-		s.t.Fatalf("the confirmation page does not say confirmed:\n%s", page)
+	if page := strings.ToLower(b.Text("main, body")); !strings.Contains(page, "confirm") || !strings.Contains(page, "subscribed") {
+		s.t.Fatalf("the confirmation page does not say that the subscription is confirmed:\n%s", page)
 	}
 	if st := s.subscriber(email).Status; st != store.StatusActive {
 		s.t.Fatalf("after confirming the status is %s, want active", st)
