@@ -26,6 +26,7 @@ type site struct {
 }
 
 type siteOptions struct {
+	engine         string   // sqlite (default) or postgres
 	allowedOrigins []string // http.allowed_origins
 }
 
@@ -33,7 +34,7 @@ type siteOptions struct {
 // (baselined, never sent) and one witness subscriber.
 func newSite(t *testing.T, o siteOptions) *site {
 	t.Helper()
-	h := newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
+	h := newHarness(t, harnessOptions{engine: o.engine, items: []item{postItem(1)}, holdOver: 3})
 	s := &site{harness: h, base: "http://" + freeAddr(t)}
 	httpSection := "http:\n  addr: " + strings.TrimPrefix(s.base, "http://") + "\n"
 	if len(o.allowedOrigins) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/practicemail/practicemail/internal/browsertest"
 	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
 // TestJourneySubscribeConfirmAndLeaveWithGmailsButton is a reader's whole
@@ -20,9 +21,15 @@ import (
 // one confirmation email, its link, the next post, and Gmail's one-click
 // Unsubscribe on the List-Unsubscribe URL of that real post email, after
 // which the following post does not reach them. A GET of that URL (a mail
-// scanner's) changes nothing.
+// scanner's) changes nothing. On each SQL engine.
 func TestJourneySubscribeConfirmAndLeaveWithGmailsButton(t *testing.T) {
-	s := newSite(t, siteOptions{})
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) { testJourneyGmail(t, engine) })
+	}
+}
+
+func testJourneyGmail(t *testing.T, engine string) {
+	s := newSite(t, siteOptions{engine: engine})
 	b := browsertest.New(t, browsertest.Options{})
 	const ada = "ada@example.com"
 
@@ -70,9 +77,16 @@ func TestJourneySubscribeConfirmAndLeaveWithGmailsButton(t *testing.T) {
 // TestJourneyPreferencesKeepNewsDropPosts is the same life through the
 // preferences page (opened from the post email's own link), with the
 // browser's scripts off: posts switched off, news kept; the next post does
-// not reach them and they are still on the list for news.
+// not reach them and they are still on the list for news. On each SQL
+// engine.
 func TestJourneyPreferencesKeepNewsDropPosts(t *testing.T) {
-	s := newSite(t, siteOptions{})
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) { testJourneyPreferences(t, engine) })
+	}
+}
+
+func testJourneyPreferences(t *testing.T, engine string) {
+	s := newSite(t, siteOptions{engine: engine})
 	b := browsertest.New(t, browsertest.Options{NoJavaScript: true})
 	const grace = "grace@example.com"
 
