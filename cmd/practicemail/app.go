@@ -38,8 +38,9 @@ type App struct {
 	Mail      mail.Sender
 	Worker    *worker.Worker
 
-	redisDesc  string
-	redisChild *redisChild
+	linkKeyBytes []byte // secrets.link_key, or the development key
+	redisDesc    string
+	redisChild   *redisChild
 }
 
 // needs says which dependencies a command uses: with redis, it enqueues
@@ -144,6 +145,9 @@ func (a *App) openDB(ctx context.Context, create bool) error {
 		return err
 	}
 	a.DB = db
+	if db.SuppressionKey, err = a.linkKey(); err != nil { // recognises erased addresses
+		return err
+	}
 	_, err = db.Migrate(ctx)
 	return err
 }
@@ -196,6 +200,7 @@ func (a *App) buildWorker(o worker.Options) error {
 	if err != nil {
 		return err
 	}
+	a.linkKeyBytes = key
 	signer, err := links.NewSigner(a.Config.Practice.BaseURL, key, a.DB.Now)
 	if err != nil {
 		return fmt.Errorf("links: %w", err)

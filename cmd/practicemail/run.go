@@ -10,7 +10,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/web"
+	"github.com/practicemail/practicemail/templates"
 	"github.com/practicemail/practicemail/worker"
 )
 
@@ -60,8 +62,9 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 
 	var httpSrv *web.Server
 	if r.web {
-		httpSrv = &web.Server{Addr: a.Config.HTTP.Addr, Log: a.Log,
-			Checks: map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}}}
+		if httpSrv, err = newWebServer(a); err != nil {
+			return err
+		}
 		if err := httpSrv.Start(); err != nil {
 			return fmt.Errorf("http: listen on %s: %w", a.Config.HTTP.Addr, err)
 		}
@@ -104,6 +107,35 @@ func (m *Main) serve(ctx context.Context, fs *flag.FlagSet, args []string, r rol
 	}
 	a.Log.Info("stopped")
 	return nil
+}
+
+// newWebServer wires the public pages to the store, the link signer, the
+// worker's queue and a rate limiter on the shared Redis, so that several
+// web processes behind a proxy count one client together.
+func newWebServer(a *App) (*web.Server, error) {
+	pages, err := templates.NewPages()
+	if err != nil {
+		return nil, fmt.Errorf("web pages: %w", err)
+	}
+	p := a.Config.Practice
+	return &web.Server{
+		Addr: a.Config.HTTP.Addr, Log: a.Log,
+		Checks:   map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}},
+		DB:       a.DB,
+		Links:    a.Worker.Links,
+		Pages:    pages,
+		Queue:    a.Worker,
+		Limiter:  ratelimit.New(a.Redis, "practicemail:rl:"),
+		Practice: web.Practice{Name: p.Name, BaseURL: p.BaseURL, PostalAddress: p.PostalAddress},
+
+		AllowedOrigins: a.Config.HTTP.AllowedOrigins,
+		TrustedProxies: a.Config.HTTP.TrustedProxies,
+		RecordIP:       a.Config.Privacy.RecordIP,
+		FormKey:        a.linkKeyBytes,
+		WebhookKey:     []byte(a.Config.Secrets.WebhookKey),
+		EraseKey:       a.linkKeyBytes,
+		Now:            a.DB.Now,
+	}, nil
 }
 
 // stopHTTP stops h, if it runs, giving requests under way a few seconds.

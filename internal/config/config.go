@@ -3,12 +3,16 @@
 // once. The result is a value handed to whoever needs it; there is no global.
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config is the whole configuration of one practicemail process.
 type Config struct {
 	Practice  Practice
 	HTTP      HTTP
+	Privacy   Privacy
 	Database  Database
 	Redis     Redis
 	SMTP      SMTP
@@ -41,6 +45,22 @@ type Practice struct {
 // HTTP configures the HTTP server.
 type HTTP struct {
 	Addr string
+	// AllowedOrigins are the sites whose pages may post the subscribe form
+	// (a pasted snippet, JSON with CORS) and be sent back to by return_to.
+	// Load normalises each to "scheme://host[:port]": lower case, no
+	// default port, no trailing slash, an IDN host in punycode, as a
+	// browser writes its Origin header.
+	AllowedOrigins []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; a bare IP in the file becomes a single-address prefix.
+	TrustedProxies []netip.Prefix
+}
+
+// Privacy configures what is kept about people beyond what the law needs.
+type Privacy struct {
+	// RecordIP keeps the client address with each signup's consent; off,
+	// the address is used for rate limits only and never stored.
+	RecordIP bool
 }
 
 // Database says which SQL database is the source of truth; see Driver and DSN.

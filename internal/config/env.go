@@ -76,9 +76,7 @@ func (l *loader) applyVar(t envTarget, name, value string, fromFile bool) {
 		}
 		value = strings.TrimRight(string(data), "\r\n")
 	}
-	if err := t.set(l.cfg, value); err != nil {
-		l.problems.add(t.key, "%v (from %s)", err, name)
-	}
+	l.setProblem(t.key, t.set(l.cfg, value), func(int) string { return "from " + name })
 }
 
 // resolveVar finds the key a variable name (without EnvPrefix) sets, and

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// cmpConfig compares locations by name: *time.Location has unexported fields.
-var cmpConfig = cmp.Comparer(func(a, b *time.Location) bool { return a.String() == b.String() })
+// cmpConfig compares locations by name: *time.Location has unexported
+// fields; so has netip.Prefix, compared by ==.
+var cmpConfig = cmp.Options{
+	cmp.Comparer(func(a, b *time.Location) bool { return a.String() == b.String() }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+}
 
 // writeFile writes content to a new file in a temporary directory.
 func writeFile(t *testing.T, name, content string) string {

@@ -27,7 +27,12 @@ var sections = map[string]map[string]setter[Config]{
 		"from":           text(func(c *Config) *string { return &c.Practice.From }),
 		"reply_to":       text(func(c *Config) *string { return &c.Practice.ReplyTo }),
 	},
-	"http":      {"addr": text(func(c *Config) *string { return &c.HTTP.Addr })},
+	"http": {
+		"addr":            text(func(c *Config) *string { return &c.HTTP.Addr }),
+		"allowed_origins": commaList(listKeys["http.allowed_origins"]),
+		"trusted_proxies": commaList(listKeys["http.trusted_proxies"]),
+	},
+	"privacy":   {"record_ip": boolean(func(c *Config) *bool { return &c.Privacy.RecordIP })},
 	"database":  {"url": text(func(c *Config) *string { return &c.Database.URL })},
 	"redis":     {"url": text(func(c *Config) *string { return &c.Redis.URL })},
 	"sequences": {"dir": text(func(c *Config) *string { return &c.Sequences.Dir })},
@@ -69,6 +74,17 @@ var feedKeys = map[string]setter[Feed]{
 func text[T any](field func(*T) *string) setter[T] {
 	return func(dst *T, v string) error {
 		*field(dst) = v
+		return nil
+	}
+}
+
+func boolean[T any](field func(*T) *bool) setter[T] {
+	return func(dst *T, v string) error {
+		b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(v)))
+		if err != nil {
+			return fmt.Errorf("must be true or false (got %q)", v)
+		}
+		*field(dst) = b
 		return nil
 	}
 }

@@ -38,21 +38,36 @@ func Load(path string, env []string) (*Config, error) {
 		}
 	}
 	l.applyEnv(env)
-	for _, p := range l.cfg.problems() {
-		l.problems = append(l.problems, p+l.whereOf(p))
-	}
+	l.validate()
 	if len(l.problems) > 0 {
 		return nil, l.problems
 	}
 	if path != "" {
 		l.cfg.resolvePaths(filepath.Dir(path))
 	}
+	l.cfg.HTTP.normalize()
 	loc, err := time.LoadLocation(l.cfg.Practice.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("practice.time_zone: %w", err)
 	}
 	l.cfg.Practice.Location = loc
 	return l.cfg, nil
+}
+
+// validate adds the problems Validate finds, with where each key was set,
+// except for a key already refused while reading: its value is not the
+// one written.
+func (l *loader) validate() {
+	refused := make(map[string]bool)
+	for _, p := range l.problems {
+		key, _, _ := strings.Cut(p, ": ")
+		refused[key] = true
+	}
+	for _, p := range l.cfg.problems() {
+		if key, _, _ := strings.Cut(p, ": "); !refused[key] {
+			l.problems = append(l.problems, p+l.whereOf(p))
+		}
+	}
 }
 
 // loader carries the Config being built and every problem found so far.
@@ -74,8 +89,11 @@ func (l *loader) at(line int) string {
 // its section or feed. "" when nothing set it (a default).
 func (l *loader) whereOf(problem string) string {
 	key, _, _ := strings.Cut(problem, ": ")
-	if v, ok := l.vars[key]; ok {
-		return " (from " + v + ")"
+	// A variable replaces a whole list, lines of the file's items and all.
+	for k := key; k != ""; k = parentKey(k) {
+		if v, ok := l.vars[k]; ok {
+			return " (from " + v + ")"
+		}
 	}
 	for k := key; k != ""; k = parentKey(k) {
 		if line, ok := l.lines[k]; ok {
@@ -141,7 +159,7 @@ func (l *loader) walkRoot(root *yaml.Node) {
 		case name == "feeds":
 			l.walkFeeds(kv.value)
 		case known:
-			walkMapping(l, name, kv.value, keys, l.cfg)
+			walkMapping(l, name, kv.value, keys, listKeys, l.cfg)
 		default:
 			l.problems.add(name, "unknown section (%s)", l.at(kv.key.Line))
 		}
@@ -162,14 +180,15 @@ func (l *loader) walkFeeds(n *yaml.Node) {
 	for i, item := range n.Content {
 		feeds[i] = DefaultFeed()
 		l.lines["feeds["+strconv.Itoa(i)+"]"] = item.Line
-		walkMapping(l, "feeds["+strconv.Itoa(i)+"]", item, feedKeys, &feeds[i])
+		walkMapping(l, "feeds["+strconv.Itoa(i)+"]", item, feedKeys, nil, &feeds[i])
 	}
 	l.cfg.Feeds = feeds
 }
 
-// walkMapping sets dst from the scalar values of mapping n, reporting keys
-// that keys does not know and values their setter refuses.
-func walkMapping[T any](l *loader, path string, n *yaml.Node, keys map[string]setter[T], dst *T) {
+// walkMapping sets dst from the scalar values of mapping n, and from the
+// sequences of the keys in lists, reporting keys that keys does not know
+// and values their setter refuses.
+func walkMapping[T any](l *loader, path string, n *yaml.Node, keys map[string]setter[T], lists map[string]listSetter[T], dst *T) {
 	n = deref(n)
 	if isNull(n) {
 		return
@@ -187,13 +206,46 @@ func walkMapping[T any](l *loader, path string, n *yaml.Node, keys map[string]se
 		}
 		v := deref(kv.value)
 		l.lines[key] = v.Line
+		if list, ok := lists[key]; ok && v.Kind == yaml.SequenceNode {
+			walkList(l, key, v, list, dst)
+			continue
+		}
 		if v.Kind != yaml.ScalarNode {
 			l.problems.add(key, "must be a single value, not a list or mapping (%s)", l.at(v.Line))
 			continue
 		}
-		if err := set(dst, scalar(v)); err != nil {
-			l.problems.add(key, "%v (%s)", err, l.at(v.Line))
+		l.setProblem(key, set(dst, scalar(v)), func(int) string { return l.at(v.Line) })
+	}
+}
+
+// walkList sets dst from the scalar items of sequence n; each item's
+// problems name its own line.
+func walkList[T any](l *loader, key string, n *yaml.Node, set listSetter[T], dst *T) {
+	items := make([]string, len(n.Content))
+	for i, item := range n.Content {
+		item = deref(item)
+		l.lines[fmt.Sprintf("%s[%d]", key, i)] = item.Line
+		if item.Kind != yaml.ScalarNode {
+			l.problems.add(fmt.Sprintf("%s[%d]", key, i), "must be a single value, not a list or mapping (%s)", l.at(item.Line))
+			return
 		}
+		items[i] = strings.TrimSpace(scalar(item))
+	}
+	l.setProblem(key, set(dst, items), func(i int) string { return l.at(n.Content[i].Line) })
+}
+
+// setProblem reports the error a setter returned for key, if any; where
+// says where an item (or, given -1, the key) was set.
+func (l *loader) setProblem(key string, err error, where func(item int) string) {
+	var items itemErrors
+	switch {
+	case err == nil:
+	case errors.As(err, &items):
+		for _, e := range items {
+			l.problems.add(fmt.Sprintf("%s[%d]", key, e.index), "%v (%s)", e.err, where(e.index))
+		}
+	default:
+		l.problems.add(key, "%v (%s)", err, where(-1))
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -47,6 +48,8 @@ func TestExampleFileLoads(t *testing.T) {
 		From:          "Stillpoint Counseling <hello@stillpoint.example>",
 		ReplyTo:       "hello@stillpoint.example",
 	}
+	want.HTTP.AllowedOrigins = []string{"https://stillpoint.example", "https://www.stillpoint.example"}
+	want.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
 	want.Redis.URL = "redis://127.0.0.1:6379/0"
 	want.SMTP.URL = "smtp://hello%40stillpoint.example:CHANGE-ME@smtp.example:587"
 	want.Feeds = []Feed{{Name: "blog", URL: "https://stillpoint.example/feed/", Every: 15 * time.Minute, Mode: ModeEach, HoldOver: 3}}

@@ -19,7 +19,7 @@ func (c *Config) Validate() error {
 func (c *Config) problems() Problems {
 	var p Problems
 	c.Practice.check(&p, c.SMTP.URL != "", len(c.Feeds) > 0)
-	checkListenAddr(&p, "http.addr", c.HTTP.Addr)
+	c.HTTP.check(&p)
 	c.Database.check(&p)
 	c.Redis.check(&p)
 	c.SMTP.check(&p)

@@ -3,6 +3,7 @@ package roster_test
 import (
 	"bytes"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,9 @@ func checkExportCells(t *testing.T, text string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := []string{"email", "name", "status", "topics", "time_zone", "consent_source", "consent_at", "created_at"}
+	wantHeader := []string{"email", "name", "status", "topics", "time_zone", "consent_source", "consent_at", "created_at",
+		"id", "consent_page", "consent_ip", "confirmed_at", "unsubscribed_at", "updated_at", "bounce_count",
+		"signups", "bounces", "deliveries"}
 	if diff := cmp.Diff(wantHeader, recs[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
@@ -96,10 +99,13 @@ func checkExportCells(t *testing.T, text string) {
 	if ada[3] != "news posts" || ada[2] != "active" || ada[5] != "form" {
 		t.Errorf("row %q", ada)
 	}
-	for _, cell := range ada[6:] {
-		if _, err := time.Parse(time.RFC3339, cell); err != nil {
-			t.Errorf("time cell: %v", err)
+	for _, i := range []int{6, 7, 13} {
+		if _, err := time.Parse(time.RFC3339, ada[i]); err != nil {
+			t.Errorf("time cell %s: %v", recs[0][i], err)
 		}
+	}
+	if got := ada[15:]; !slices.Equal(got, []string{"[]", "[]", "[]"}) {
+		t.Errorf("signups, bounces, deliveries of a person added by hand = %q, want empty JSON arrays", got)
 	}
 }
 

@@ -31,13 +31,8 @@ func (tx *Tx) fold(ctx context.Context) error {
 	if empty, err := journalEmpty(tx.queryRow(ctx, journalAny)); err != nil || empty {
 		return err
 	}
-	now := tx.db.nowMS()
-	if _, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + b.n, updated_at = ?,
-			status = CASE WHEN bounces + b.n >= ? AND status = 'active' THEN 'bounced' ELSE status END
-		FROM (SELECT d.subscriber_id AS id, COUNT(*) AS n FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
-			WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL GROUP BY d.subscriber_id) AS b
-		WHERE subscribers.id = b.id`, now, BounceLimit); err != nil {
-		return fmt.Errorf("fold outcomes: count bounces: %w", err)
+	if err := tx.foldBounces(ctx); err != nil {
+		return err
 	}
 	if _, err := tx.exec(ctx, `UPDATE deliveries SET state = o.state, last_reply = o.reply, message_id = o.message_id,
 			sent_at = CASE WHEN o.state = 'sent' THEN o.at END, next_attempt_at = o.next_attempt_at,
@@ -73,4 +68,28 @@ func journalEmpty(row *sql.Row) (bool, error) {
 		return false, fmt.Errorf("fold outcomes: %w", err)
 	}
 	return n == 0, nil
+}
+
+// foldBounces counts the journal's SMTP bounces against their subscribers
+// and stores each as a bounces row. Most folds carry no bounce: one EXISTS
+// then spares them both statements.
+func (tx *Tx) foldBounces(ctx context.Context) error {
+	var some int
+	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes WHERE bounce = 1)`).Scan(&some); err != nil || some == 0 {
+		return err
+	}
+	now := tx.db.nowMS()
+	if _, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + b.n, updated_at = ?,
+			status = CASE WHEN bounces + b.n >= ? AND status = 'active' THEN 'bounced' ELSE status END
+		FROM (SELECT d.subscriber_id AS id, COUNT(*) AS n FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+			WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL GROUP BY d.subscriber_id) AS b
+		WHERE subscribers.id = b.id`, now, BounceLimit); err != nil {
+		return fmt.Errorf("fold outcomes: count bounces: %w", err)
+	}
+	if _, err := tx.exec(ctx, smtpBounce+` SELECT d.subscriber_id, d.id, 'hard', '', substr(o.reply, 1, ?), 'smtp', o.at
+		FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+		WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL`, maxReason); err != nil {
+		return fmt.Errorf("fold outcomes: store bounces: %w", err)
+	}
+	return nil
 }

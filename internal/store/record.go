@@ -346,9 +346,20 @@ func (tx *Tx) record(ctx context.Context, st *sql.Stmt, owner string, o Outcome,
 		if err != nil {
 			return true, fmt.Errorf("count bounce: %w", err)
 		}
+		if _, err := tx.exec(ctx, smtpBounce+` SELECT d.subscriber_id, d.id, 'hard', '', ?, 'smtp', ?
+			FROM deliveries d WHERE d.id = ? AND d.subscriber_id IS NOT NULL`,
+			truncate(o.Reply, maxReason), now, o.ID); err != nil {
+			return true, fmt.Errorf("store bounce: %w", err)
+		}
 	}
 	return true, nil
 }
+
+// smtpBounce stores a permanent SMTP failure as a hard bounce from the
+// 'smtp' door, for `status` and the person's export. Its suppression stays the spine's own count
+// (BounceLimit): a 5xx in the session may refuse the message, not the
+// address. Each caller adds the SELECT of its rows.
+const smtpBounce = `INSERT INTO bounces (subscriber_id, delivery_id, type, status, reason, source, created_at)`
 
 // BounceLimit is how many permanent failures suppress an address.
 const BounceLimit = 3

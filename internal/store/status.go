@@ -9,7 +9,7 @@ import (
 
 // Counts is the whole database summarised for `status`.
 type Counts struct {
-	Subscribers map[string]int64 `json:"subscribers"` // by status
+	Subscribers map[string]int64 `json:"subscribers"` // by status; erased rows as "erased"
 	Posts       map[string]int64 `json:"posts"`       // by state
 	Deliveries  map[string]int64 `json:"deliveries"`  // by state
 	// Unfolded is how many of the deliveries' outcomes are still in the
@@ -26,7 +26,8 @@ func (db *DB) Counts(ctx context.Context) (*Counts, error) {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
 	c := &Counts{Unfolded: l.unfolded}
-	if c.Subscribers, err = countBy(db.query(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)); err != nil {
+	if c.Subscribers, err = countBy(db.query(ctx, `SELECT CASE WHEN erased_at IS NULL THEN status ELSE ? END, COUNT(*)
+		FROM subscribers GROUP BY 1`, StatusErased)); err != nil {
 		return nil, fmt.Errorf("count subscribers: %w", err)
 	}
 	if c.Posts, err = countPosts(ctx, l); err != nil {

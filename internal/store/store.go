@@ -44,6 +44,13 @@ type DB struct {
 
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+
+	// SuppressionKey is the key of the hashes erasure keeps (secrets.link_key;
+	// see EmailHash), set by whoever opens the database for writing people:
+	// AddSubscribers refuses an erased address by it. Without it,
+	// AddSubscribers fails once any address has been erased, rather than
+	// let an erased person back in unnoticed.
+	SuppressionKey []byte
 }
 
 // Open connects to the database named by url: "sqlite:PATH", "file:PATH", a bare

@@ -112,8 +112,18 @@ func (db *DB) AddSubscribers(ctx context.Context, ns []NewSubscriber) ([]AddResu
 			return err
 		}
 		defer w.close()
+		if err := tx.checkErasureKey(ctx, db.SuppressionKey); err != nil {
+			return err
+		}
 		now := db.nowMS()
 		for i, n := range ns {
+			if erased, err := w.erased(ctx, n.Email, db.SuppressionKey); err != nil || erased {
+				out[i] = AddResult{Status: StatusErased}
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			r, err := w.add(ctx, n, now)
 			if err != nil {
 				return err
@@ -179,7 +189,7 @@ const subscriberUpsert = `INSERT INTO subscribers (email, name, status, time_zon
 // transaction: compiling the upsert for each row took most of an import's
 // CPU.
 type subscriberWrites struct {
-	exists, upsert, topic *sql.Stmt
+	exists, upsert, topic, suppressed *sql.Stmt
 }
 
 func (tx *Tx) prepareSubscriberWrites(ctx context.Context) (*subscriberWrites, error) {
@@ -191,6 +201,7 @@ func (tx *Tx) prepareSubscriberWrites(ctx context.Context) (*subscriberWrites, e
 		{&w.exists, `SELECT 1 FROM subscribers WHERE email = ?`},
 		{&w.upsert, subscriberUpsert},
 		{&w.topic, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?) ON CONFLICT DO NOTHING`},
+		{&w.suppressed, `SELECT COUNT(*) FROM suppressions WHERE email_hash = ? AND reason = 'erased'`},
 	} {
 		st, err := tx.tx.PrepareContext(ctx, tx.db.q(p.sql))
 		if err != nil {
@@ -203,11 +214,42 @@ func (tx *Tx) prepareSubscriberWrites(ctx context.Context) (*subscriberWrites, e
 }
 
 func (w *subscriberWrites) close() {
-	for _, st := range []*sql.Stmt{w.exists, w.upsert, w.topic} {
+	for _, st := range []*sql.Stmt{w.exists, w.upsert, w.topic, w.suppressed} {
 		if st != nil {
 			st.Close()
 		}
 	}
+}
+
+// erased reports whether email's person was erased: only their new
+// confirmation (ConfirmSubscriber) lets them back in, never an import or
+// the command line. Without a key nothing has been erased (see
+// checkErasureKey).
+func (w *subscriberWrites) erased(ctx context.Context, email string, key []byte) (bool, error) {
+	if len(key) == 0 {
+		return false, nil
+	}
+	var n int
+	if err := w.suppressed.QueryRowContext(ctx, EmailHash(email, key)).Scan(&n); err != nil {
+		return false, fmt.Errorf("check erasure: %w", err)
+	}
+	return n > 0, nil
+}
+
+// checkErasureKey fails when the store cannot tell an erased address (no
+// SuppressionKey) and some address has been erased.
+func (tx *Tx) checkErasureKey(ctx context.Context, key []byte) error {
+	if len(key) > 0 {
+		return nil
+	}
+	var n int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM suppressions WHERE reason = 'erased'`).Scan(&n); err != nil {
+		return fmt.Errorf("check erasure: %w", err)
+	}
+	if n > 0 {
+		return errors.New("addresses have been erased and the store has no SuppressionKey to recognise them by")
+	}
+	return nil
 }
 
 func (w *subscriberWrites) add(ctx context.Context, n NewSubscriber, now int64) (AddResult, error) {
@@ -284,7 +326,7 @@ func (db *DB) SubscriberByEmail(ctx context.Context, email string) (*Subscriber,
 
 // ListSubscribers lists subscribers in ID order after afterID, up to limit
 // (0: no limit), optionally only those with a status. An unknown status is an
-// error, not an empty list.
+// error, not an empty list. Erased rows are left out: nobody is left in them.
 func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64, limit int) ([]Subscriber, error) {
 	if err := CheckStatus(status); err != nil {
 		return nil, err
@@ -292,7 +334,7 @@ func (db *DB) ListSubscribers(ctx context.Context, status string, afterID int64,
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	return db.subscribers(ctx, `WHERE (? = '' OR s.status = ?) AND s.id > ? ORDER BY s.id LIMIT ?`,
+	return db.subscribers(ctx, `WHERE (? = '' OR s.status = ?) AND s.id > ? AND s.erased_at IS NULL ORDER BY s.id LIMIT ?`,
 		status, status, afterID, limit)
 }
 

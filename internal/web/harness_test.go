@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/logtest"
 	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
@@ -63,6 +64,7 @@ type env struct {
 	clock *clock
 	queue *queue
 	links *links.Signer
+	logs  *logtest.Buffer // the server's log
 }
 
 // eachEngine runs fn on SQLite and PostgreSQL.
@@ -91,8 +93,9 @@ func newEnv(t *testing.T, dbURL string, configure func(*Server)) *env {
 		t.Fatal(err)
 	}
 	q := &queue{}
+	logs := &logtest.Buffer{}
 	s := &Server{
-		Log: slog.New(slog.DiscardHandler), DB: db, Links: signer, Pages: pages, Queue: q,
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), DB: db, Links: signer, Pages: pages, Queue: q,
 		Practice:       Practice{Name: "Stillpoint Counseling", BaseURL: "http://practice.test", PostalAddress: "1200 Pearl St"},
 		AllowedOrigins: []string{"https://stillpoint.example"},
 		FormKey:        []byte(testKey), EraseKey: []byte(testKey), Now: clk.Now,
@@ -102,7 +105,7 @@ func newEnv(t *testing.T, dbURL string, configure func(*Server)) *env {
 	}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, db: db, raw: storetest.Raw(t, dbURL), srv: s, url: ts.URL, clock: clk, queue: q, links: signer}
+	return &env{t: t, db: db, raw: storetest.Raw(t, dbURL), srv: s, url: ts.URL, clock: clk, queue: q, links: signer, logs: logs}
 }
 
 // limited gives the server a limiter on the test Redis with keys of its own.
@@ -127,7 +130,18 @@ var noRedirects = &http.Client{
 // do sends a request; header is pairs of name, value.
 func (e *env) do(method, path, contentType, body string, header ...string) response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	return e.send(method, path, contentType, strings.NewReader(body), header...)
+}
+
+// chunked posts body without a Content-Length.
+func (e *env) chunked(path, contentType, body string) response {
+	e.t.Helper()
+	return e.send(http.MethodPost, path, contentType, io.MultiReader(strings.NewReader(body)))
+}
+
+func (e *env) send(method, path, contentType string, body io.Reader, header ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -99,19 +99,10 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, http.StatusOK, done)
 }
 
-// eraser is the store's erasure (store.DB.EraseSubscriberID).
-type eraser interface {
-	EraseSubscriberID(ctx context.Context, id int64, key []byte) error
-}
-
-var errNoErase = errors.New("erasure not available")
-
+// erase deletes everything held about the subscriber, keeping only the
+// keyed hash that keeps their address unmailable.
 func (s *Server) erase(ctx context.Context, id int64) error {
-	e, ok := any(s.DB).(eraser)
-	if !ok {
-		return errNoErase
-	}
-	if err := e.EraseSubscriberID(ctx, id, s.EraseKey); err != nil {
+	if err := s.DB.EraseSubscriberID(ctx, id, s.EraseKey); err != nil {
 		return err
 	}
 	s.logger().Info("subscriber_erased", "subscriber_id", id)

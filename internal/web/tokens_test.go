@@ -114,9 +114,6 @@ func TestPreferences(t *testing.T) {
 
 func TestPreferencesErase(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
-		if _, ok := any(e.db).(eraser); !ok {
-			t.Skip("store.EraseSubscriberID is not on this branch yet")
-		}
 		id := e.add("ann@example.com", store.StatusActive)
 		path := "/preferences/" + e.links.Token(links.Preferences, id)
 		same := []string{"Origin", e.url, "Sec-Fetch-Site", "same-origin"}
