@@ -106,8 +106,8 @@ func TestMisuseFailsWithOneLineNamingTheChoices(t *testing.T) {
 	}{
 		{nil, "no command given: choose from run, web, "},
 		{[]string{"bogus"}, `unknown command "bogus": choose from run, web, `},
-		{[]string{"subscribers"}, "subscribers: say which: add, import, list, export"},
-		{[]string{"subscribers", "bogus"}, `subscribers: unknown command "bogus": choose from add, import, list, export`},
+		{[]string{"subscribers"}, "subscribers: say which: add, import, list, export, erase"},
+		{[]string{"subscribers", "bogus"}, `subscribers: unknown command "bogus": choose from add, import, list, export, erase`},
 		{[]string{"subscribers", "add", "a@example.com", "--topics", "foo", "--config", c.config},
 			`unknown topic "foo": choose from posts, news`},
 		{[]string{"subscribers", "import", "x.csv", "--topics", "posts,foo", "--config", c.config},

@@ -24,7 +24,8 @@ var subscriberCommands = []command{
 			"--confirmed; nobody suppressed here already is made active again. The file's opt-in time and\n" +
 			"source are kept as each person's consent record.", cmdSubscribersImport},
 	{"list", "[--status STATUS]", "list subscribers, one a line", cmdSubscribersList},
-	{"export", "[--status STATUS]", "write subscribers as CSV, with their consent record, to standard output", cmdSubscribersExport},
+	{"export", "[EMAIL] [--json] [--status STATUS]", exportHelp, cmdSubscribersExport},
+	{"erase", "EMAIL", eraseHelp, cmdSubscribersErase},
 }
 
 func cmdSubscribers(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
@@ -118,17 +119,6 @@ func statusFlag(fs *flag.FlagSet) *string {
 		return nil
 	})
 	return &status
-}
-
-func cmdSubscribersExport(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
-	status := statusFlag(fs)
-	a, _, err := m.parseAndOpen(ctx, fs, args, needs{}, "")
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	_, err = roster.Export(ctx, a.DB, m.Stdout, *status)
-	return err
 }
 
 func cmdSubscribersList(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {

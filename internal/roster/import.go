@@ -1,9 +1,11 @@
 package roster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +80,7 @@ type importer struct {
 	stayed   int // existing people whose status the store kept unsubscribed, bounced or complained
 	badTZ    int // time zones dropped because they are unknown
 	badTimes int // consent times the file has but that could not be read
+	erased   int // addresses skipped because their people were erased
 
 	batch []store.NewSubscriber // good rows waiting to be written
 	lines []int                 // their line numbers
@@ -124,6 +127,10 @@ func (im *importer) flush(ctx context.Context) error {
 	}
 	for i, res := range results {
 		switch {
+		case res.Status == store.StatusErased:
+			im.sum.Skipped = append(im.sum.Skipped, Skipped{Line: im.lines[i], Email: im.batch[i].Email, Reason: ReasonErased})
+			im.erased++
+			continue
 		case im.whys[i] != "":
 			if im.sum.Suppressed == nil {
 				im.sum.Suppressed = map[string]int{}
@@ -218,7 +225,19 @@ func (im *importer) timeZone(tz string) string {
 	return tz
 }
 
+// ReasonErased is the Skipped.Reason of an address whose person asked to
+// be forgotten: an import never brings them back, only their own new
+// confirmation does.
+const ReasonErased = "erased"
+
 func (im *importer) finish() {
+	// Erased rows are found when their batch is written, after rows
+	// skipped later in the file: the summary lists them all in file order.
+	slices.SortStableFunc(im.sum.Skipped, func(a, b Skipped) int { return cmp.Compare(a.Line, b.Line) })
+	if im.erased > 0 {
+		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf(
+			"%d erased people skipped: they asked to be forgotten, and only their own new sign-up and confirmation brings them back", im.erased))
+	}
 	if im.stayed > 0 {
 		im.sum.Notes = append(im.sum.Notes, fmt.Sprintf(
 			"%d of the updated people had unsubscribed, bounced or complained before and stay so", im.stayed))
