@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +17,11 @@ import (
 )
 
 // practiceSite is the practice's own website (WordPress, Squarespace) on
-// another origin, with the sign-up snippet from the README pasted into a
-// page, and a thank-you page for return_to.
+// another origin, with the README's sign-up snippet pasted into a page, and
+// the thank-you page its return_to names.
 type practiceSite struct {
 	*httptest.Server
-	action string // where the pasted form posts: practicemail's /subscribe
+	snippet string
 }
 
 func newPracticeSite(t *testing.T) *practiceSite {
@@ -31,6 +31,29 @@ func newPracticeSite(t *testing.T) *practiceSite {
 	return p
 }
 
+// paste puts the README's snippet on the page, pointed at practicemail at
+// base and back at this site's thank-you page.
+func (p *practiceSite) paste(t *testing.T, base string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```html\n<form action=\"https://mail.stillpoint.example/subscribe\"")
+	snippet, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no sign-up snippet (an html block with a form posting to https://mail.stillpoint.example/subscribe)")
+	}
+	snippet = `<form action="https://mail.stillpoint.example/subscribe"` + snippet
+	for _, want := range []string{`name="email"`, `name="website"`, `name="return_to" value="https://stillpoint.example/thanks/"`} {
+		if !strings.Contains(snippet, want) {
+			t.Fatalf("the README's snippet lacks %s:\n%s", want, snippet)
+		}
+	}
+	snippet = strings.ReplaceAll(snippet, "https://mail.stillpoint.example", base)
+	p.snippet = strings.ReplaceAll(snippet, "https://stillpoint.example/thanks/", p.URL+"/thanks/")
+}
+
 func (p *practiceSite) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	switch r.URL.Path {
@@ -38,15 +61,8 @@ func (p *practiceSite) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Newsletter</title></head>
 <body><h1>Our newsletter</h1>
-<form method="post" action="%s">
-  <label for="pm-email">Email</label> <input id="pm-email" type="email" name="email" required>
-  <label for="pm-name">Name</label> <input id="pm-name" type="text" name="name">
-  <label><input type="checkbox" name="topics" value="posts" checked> New posts</label>
-  <div style="position:absolute;left:-5000px" aria-hidden="true"><input type="text" name="website" tabindex="-1" autocomplete="off"></div>
-  <input type="hidden" name="return_to" value="%s/thanks">
-  <button type="submit">Subscribe</button>
-</form></body></html>`, html.EscapeString(p.action), html.EscapeString(p.URL))
-	case "/thanks":
+%s</body></html>`, p.snippet)
+	case "/thanks/":
 		io.WriteString(w, `<!doctype html><html><head><title>Thanks</title></head><body><p id="thanks">Thanks! Check your inbox.</p></body></html>`)
 	default:
 		http.NotFound(w, r)
@@ -54,14 +70,15 @@ func (p *practiceSite) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestAFormPastedOnAnAllowedSiteSubscribesAndOneElsewhereIsRefused: the
-// snippet on a page of an origin in http.allowed_origins signs a person up
+// README's snippet on a page of an origin in http.allowed_origins signs a person up
 // through the browser (a 303 back to return_to on that site, and the
 // confirmation email); the same snippet on an origin not listed is
 // refused, and nothing about that address is written or sent.
 func TestAFormPastedOnAnAllowedSiteSubscribesAndOneElsewhereIsRefused(t *testing.T) {
 	allowed, other := newPracticeSite(t), newPracticeSite(t)
 	s := newSite(t, siteOptions{allowedOrigins: []string{allowed.URL}})
-	allowed.action, other.action = s.base+"/subscribe", s.base+"/subscribe"
+	allowed.paste(t, s.base)
+	other.paste(t, s.base)
 	b := browsertest.New(t, browsertest.Options{})
 
 	// Not listed: refused with a page, nothing stored, nothing sent.
@@ -83,8 +100,8 @@ func TestAFormPastedOnAnAllowedSiteSubscribesAndOneElsewhereIsRefused(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Status != http.StatusOK || loc != allowed.URL+"/thanks" {
-		t.Fatalf("after submitting on %s: status %d at %s, want 200 at %s/thanks", allowed.URL, resp.Status, loc, allowed.URL)
+	if resp.Status != http.StatusOK || loc != allowed.URL+"/thanks/" {
+		t.Fatalf("after submitting on %s: status %d at %s, want 200 at %s/thanks/", allowed.URL, resp.Status, loc, allowed.URL)
 	}
 	if msg := s.waitMail(lin, "", 30*time.Second); !strings.Contains(msg.TextPart, s.base+"/confirm/") {
 		t.Fatalf("the message to %s has no confirmation link:\n%s", lin, msg.TextPart)
