@@ -75,6 +75,10 @@ type signups struct {
 	prefix string // keeps addresses of separate stretches apart
 }
 
+// clientSeq numbers the pretend client addresses across every stretch of
+// load, so that none is used twice in a run (16 million before one is).
+var clientSeq atomic.Int64
+
 func newSignups(addr, prefix string, conns int) *signups {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	return &signups{url: "http://" + addr + "/subscribe", prefix: prefix,
@@ -91,7 +95,8 @@ func (s *signups) one(ctx context.Context) int {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", signupOrigin)
-	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	c := clientSeq.Add(1)
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", c>>16&255, c>>8&255, c&255))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0
