@@ -140,21 +140,21 @@ func (s *site) listUnsubscribe(p mailtest.Parsed) string {
 }
 
 // subscriber is the person with this address as the store has them.
-func (s *site) subscriber(address string) *store.Subscriber {
-	s.t.Helper()
-	sub, err := s.db.SubscriberByEmail(context.Background(), address)
+func (h *harness) subscriber(address string) *store.Subscriber {
+	h.t.Helper()
+	sub, err := h.db.SubscriberByEmail(context.Background(), address)
 	if err != nil {
-		s.t.Fatalf("subscriber %s: %v", address, err)
+		h.t.Fatalf("subscriber %s: %v", address, err)
 	}
 	return sub
 }
 
 // absent reports whether the store holds nobody with this address.
-func (s *site) absent(address string) bool {
-	s.t.Helper()
-	_, err := s.db.SubscriberByEmail(context.Background(), address)
+func (h *harness) absent(address string) bool {
+	h.t.Helper()
+	_, err := h.db.SubscriberByEmail(context.Background(), address)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	return errors.Is(err, store.ErrNotFound)
 }
