@@ -16,6 +16,7 @@ import (
 
 // Main is the program: its outputs, environment and, for tests, its tuning.
 type Main struct {
+	Stdin          io.Reader // for commands that read "-"; nil: nothing to read
 	Stdout, Stderr io.Writer
 	Env            []string // the environment, for PRACTICEMAIL_* overrides
 
@@ -29,7 +30,7 @@ type Main struct {
 
 // NewMain returns a Main on the process's standard streams and environment.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.Environ()}
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Env: os.Environ()}
 }
 
 type command struct {
@@ -47,6 +48,7 @@ var commands = []command{
 	{"status", "[--json] [--failures]", "subscribers, posts, deliveries, queues and feeds at a glance; --failures lists failed deliveries", cmdStatus},
 	{"check", "", "check the database, Redis, SMTP (connect, TLS, login, MAIL FROM; sends nothing) and each feed", cmdCheck},
 	{"subscribers", "add|import|list|export …", "manage subscribers", cmdSubscribers},
+	{"bounces", "ingest …", "record bounce and complaint reports from a mail server", cmdBounces},
 	{"version", "", "print the version, the Go version and the source revision", cmdVersion},
 }
 

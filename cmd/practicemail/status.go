@@ -18,6 +18,9 @@ import (
 // failuresShown caps the failed deliveries `status --failures` lists.
 const failuresShown = 1000
 
+// bouncesShown is how many of the latest bounces `status` lists.
+const bouncesShown = 5
+
 // statusReport is what `status` prints; with --json, its fields as they are,
 // every time in the practice's time zone.
 type statusReport struct {
@@ -26,6 +29,7 @@ type statusReport struct {
 	Sending     []store.PostProgress `json:"sending"`      // posts still on their way
 	FailedPosts []store.FailedPost   `json:"failed_posts"` // posts that could not be rendered
 	Failures    []store.Failure      `json:"failures,omitempty"`
+	Bounces     *store.BounceSummary `json:"bounces"`
 	Queues      map[string]queueSize `json:"queues,omitempty"`
 	Redis       string               `json:"redis_error,omitempty"`
 	Feeds       []feedStatus         `json:"feeds"`
@@ -95,6 +99,13 @@ func readStatus(ctx context.Context, a *App, failures bool) (statusReport, error
 			rep.Failures[i].At = inZone(rep.Failures[i].At, loc)
 		}
 	}
+	if rep.Bounces, err = a.DB.Bounces(ctx, bouncesShown); err != nil {
+		return rep, err
+	}
+	for i := range rep.Bounces.Latest {
+		rep.Bounces.Latest[i].At = rep.Bounces.Latest[i].At.In(loc)
+	}
+	rep.Bounces.Latest = nonNil(rep.Bounces.Latest)
 	// [] in JSON, not null
 	rep.Sending, rep.FailedPosts = nonNil(rep.Sending), nonNil(rep.FailedPosts)
 	feeds, err := a.DB.Feeds(ctx)
@@ -159,6 +170,7 @@ func printStatus(w io.Writer, r statusReport, failures bool) {
 	for _, p := range r.FailedPosts {
 		fmt.Fprintf(w, "failed:      post %d %q could not be rendered (%s): %s\n", p.PostID, p.Title, stamp(p.At), p.Reason)
 	}
+	printBounces(w, r.Bounces)
 	printFailures(w, r, failures)
 	printQueues(w, r)
 	for _, f := range r.Feeds {
@@ -175,6 +187,19 @@ func printStatus(w io.Writer, r statusReport, failures bool) {
 		if f.Enabled && !f.NextPollAt.IsZero() {
 			fmt.Fprintf(w, "  next poll %s\n", stamp(f.NextPollAt))
 		}
+	}
+}
+
+// printBounces counts the last 30 days' bounces by type and lists the
+// latest, with their reasons.
+func printBounces(w io.Writer, b *store.BounceSummary) {
+	if b == nil || len(b.Latest) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "bounces:     "+byState(b.Recent, store.BounceHard, store.BounceSoft, store.BounceComplaint)+" in the last 30 days; latest:")
+	for _, l := range b.Latest {
+		why := strings.TrimSpace(l.Status + " " + l.Reason)
+		fmt.Fprintf(w, "  %s  %s  %s  (%s) %s\n", stamp(l.At), l.Type, printable(l.Email), l.Source, printable(why))
 	}
 }
 

@@ -136,7 +136,8 @@ type Secrets struct {
 	LinkKey string
 	// DataKey encrypts inquiry messages at rest: 32 bytes, base64 in the file.
 	DataKey []byte
-	// WebhookKey is the HMAC key for the booking webhook.
+	// WebhookKey is the HMAC key of the webhooks (bounces at
+	// POST /webhooks/bounce, bookings); empty, they answer 404.
 	WebhookKey    string
 	AdminPassword string
 }

@@ -34,7 +34,7 @@ if tat == nil or tat < now then tat = now end
 local next = tat + interval
 local allowAt = next - per
 if allowAt > now then return {0, math.ceil(allowAt - now)} end
-redis.call('SET', KEYS[1], string.format('%.17g', next), 'PX', math.ceil((next - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.17g', next), 'PX', math.max(1, math.ceil((next - now) / 1000)))
 return {1, 0}
 `)
 
@@ -61,7 +61,7 @@ type Rule struct {
 }
 
 // ErrBadRule is returned for a rule that could never be counted.
-var ErrBadRule = errors.New("ratelimit: a rule needs a name, a positive limit and a period of at least 1ms")
+var ErrBadRule = errors.New("ratelimit: a rule needs a name, a positive limit, a period of at least 1ms and at most one event per µs")
 
 // Allow counts one event for key under r. When the key is over the limit
 // it returns ok false and how long until one more event would be allowed;
@@ -74,7 +74,9 @@ func (l *Limiter) Allow(ctx context.Context, r Rule, key string) (ok bool, retry
 	if l == nil {
 		return true, 0, nil
 	}
-	if r.Name == "" || r.Limit <= 0 || r.Per < time.Millisecond {
+	// Redis's clock counts microseconds: an event more often than that
+	// could not be told apart.
+	if r.Name == "" || r.Limit <= 0 || r.Per < time.Millisecond || r.Per.Microseconds() < int64(r.Limit) {
 		return false, 0, fmt.Errorf("%w: %+v", ErrBadRule, r)
 	}
 	k := l.prefix + r.Name + ":" + key

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,6 +152,7 @@ func TestBadRuleNilLimiterAndRedisDown(t *testing.T) {
 		{Name: "x", Limit: -1, Per: time.Second},
 		{Name: "x", Limit: 1, Per: 0},
 		{Name: "x", Limit: 1, Per: time.Microsecond},
+		{Name: "x", Limit: 1 << 30, Per: time.Minute},
 	} {
 		if ok, _, err := l.Allow(ctx, r, "k"); ok || !errors.Is(err, ErrBadRule) {
 			t.Errorf("rule %+v: ok %v err %v; want ErrBadRule", r, ok, err)
@@ -161,4 +163,22 @@ func TestBadRuleNilLimiterAndRedisDown(t *testing.T) {
 	if ok, _, err := New(down, "p:").Allow(ctx, Rule{Name: "x", Limit: 1, Per: time.Second}, "k"); ok || err == nil {
 		t.Errorf("redis down: ok %v err %v; want an error and not allowed", ok, err)
 	}
+}
+
+// BenchmarkAllow is one Allow round trip to Redis: the cost a limited
+// request pays.
+func BenchmarkAllow(b *testing.B) {
+	rdb := redistest.Client(b, redistest.RateLimit)
+	l := New(rdb, fmt.Sprintf("practicemail:test:rl:bench:%d:", time.Now().UnixNano()))
+	rule := Rule{Name: "bench", Limit: 1 << 20, Per: time.Minute}
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			if _, _, err := l.Allow(context.Background(), rule, strconv.Itoa(i%1000)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

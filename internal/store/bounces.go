@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -32,8 +35,11 @@ type Bounce struct {
 	Status     string // the enhanced status code, e.g. "5.1.1"
 	Reason     string // the diagnostic, as the report gave it
 	Source     string
-	DeliveryID int64     // the ledger row it answers, when the report says; 0 if unknown
-	At         time.Time // when it was reported; zero: now
+	DeliveryID int64 // the ledger row it answers, when known; 0 if not
+	// MessageID is the returned original's Message-ID, when a report
+	// carries it: it finds the ledger row that recorded that Message-ID.
+	MessageID string
+	At        time.Time // when it was reported; zero: now
 }
 
 // BounceResult says what RecordBounce did.
@@ -49,7 +55,7 @@ type BounceResult struct {
 const maxReason = 1000
 
 // RecordBounce stores the bounce against its subscriber — the one its
-// DeliveryID was for, else the one with its address — and suppresses them
+// DeliveryID (or MessageID) was for, else the one with its address — and suppresses them
 // at once for a hard bounce (status bounced) or a complaint (complained),
 // or for a soft bounce that is the SoftBounceLimit-th within
 // SoftBounceWindow. A complaint outranks a bounce; nothing else changes a
@@ -119,13 +125,17 @@ func (tx *Tx) recordBounce(ctx context.Context, b Bounce) (BounceResult, error) 
 // bounced finds the subscriber b is about, not erased: by its delivery
 // first, then by address. id 0: nobody.
 func (tx *Tx) bounced(ctx context.Context, b Bounce) (id int64, status string, err error) {
+	if b.DeliveryID == 0 {
+		b.DeliveryID = deliveryOf(b.MessageID)
+	}
 	if b.DeliveryID != 0 {
 		l, err := tx.ledger(ctx)
 		if err != nil {
 			return 0, "", err
 		}
 		err = l.readRow(ctx, `SELECT s.id, s.status FROM {deliveries} d JOIN subscribers s ON s.id = d.subscriber_id
-			WHERE d.id = ? AND s.erased_at IS NULL`, b.DeliveryID).Scan(&id, &status)
+			WHERE d.id = ? AND (? = '' OR d.message_id = ?) AND s.erased_at IS NULL`,
+			b.DeliveryID, b.MessageID, b.MessageID).Scan(&id, &status)
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return id, status, err
 		}
@@ -139,6 +149,34 @@ func (tx *Tx) bounced(ctx context.Context, b Bounce) (id int64, status string, e
 		return 0, "", nil
 	}
 	return id, status, err
+}
+
+// mailboxGone matches RFC 3463's permanent "addressing status" codes,
+// 5.1.x: no such mailbox (5.1.1), no such domain (5.1.2), bad address
+// syntax (5.1.3), moved (5.1.6), a domain that takes no mail (5.1.10).
+var mailboxGone = regexp.MustCompile(`\b5\.1\.\d{1,3}\b`)
+
+// addressGone reports whether an SMTP reply says the address itself does
+// not exist: a hard bounce, suppressed at once whichever door it came by.
+// Other permanent failures (a policy block, a message too large) refuse
+// the message rather than the address, and the spine counts them instead.
+func addressGone(reply string) bool { return mailboxGone.MatchString(reply) }
+
+// deliveryOf is the ledger row a Message-ID names, if it has the worker's
+// shape (<d123.post45.instance@domain>), else 0. It is only a guess at
+// where to look: bounced then asks for the row that recorded exactly that
+// Message-ID, so a Message-ID of another shape, or forged, finds nothing.
+func deliveryOf(messageID string) int64 {
+	local, _, ok := strings.Cut(strings.TrimPrefix(messageID, "<"), "@")
+	digits, _, dot := strings.Cut(local, ".")
+	if !ok || !dot || len(digits) < 2 || digits[0] != 'd' {
+		return 0
+	}
+	id, err := strconv.ParseInt(digits[1:], 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary.

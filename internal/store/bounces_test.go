@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,25 +84,51 @@ func TestRecordBounceByDelivery(t *testing.T) {
 		if !got.Matched || got.SubscriberID != 2 || got.Status != "bounced" {
 			t.Fatalf("bounce by delivery: %+v, want subscriber 2 bounced", got)
 		}
+		// The Message-ID a report returns finds the row that recorded it; a
+		// forged one of the same shape finds nothing.
+		c, err := db.Claim(ctx, b, "w", time.Now().Add(time.Minute))
+		must(t, err)
+		id := fmt.Sprintf("<d%d.post1.inst@therapist.example>", c[0].ID)
+		_, err = db.Record(ctx, "w", store.Outcome{ID: c[0].ID, State: store.DeliverySent, MessageID: id})
+		must(t, err)
+		for _, tc := range []struct {
+			messageID string
+			matched   bool
+		}{{id, true}, {fmt.Sprintf("<d%d.post1.forged@elsewhere.example>", c[0].ID), false}, {"<CAF=x@mail.gmail.com>", false}} {
+			got, err := db.RecordBounce(ctx, store.Bounce{Email: "forwarded@elsewhere.example", Type: store.BounceSoft,
+				MessageID: tc.messageID, Source: "dsn"})
+			must(t, err)
+			if got.Matched != tc.matched || (tc.matched && got.SubscriberID != 1) {
+				t.Errorf("bounce of %s: %+v, want matched %v (subscriber 1)", tc.messageID, got, tc.matched)
+			}
+		}
 	})
 }
 
 // A permanent SMTP failure is stored as a hard bounce from the smtp door,
-// on both engines (SQLite by the journal's fold).
+// on both engines (SQLite by the journal's fold). One that says the
+// mailbox does not exist (5.1.x) suppresses at once; one that refuses the
+// message (5.3.4, too big) is counted, as the spine always did.
 func TestSMTPBounceIsStored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		addSubscribers(t, db, 1, store.StatusActive, "posts")
-		sendFailed(t, db, 1, "550 5.1.1 <%s>: no such user")
-		sum, err := db.Bounces(ctx, 5)
-		must(t, err)
-		if len(sum.Latest) != 1 || sum.Latest[0].Source != "smtp" || sum.Latest[0].Type != "hard" ||
-			sum.Latest[0].Reason != "550 5.1.1 <P0@EXAMPLE.COM>: no such user" || sum.Recent["hard"] != 1 {
-			t.Fatalf("bounces after an SMTP 550: %+v", sum)
-		}
+		sendFailed(t, db, 1, "552 5.3.4 <%s>: message size exceeds fixed limit")
 		s, err := db.SubscriberByEmail(ctx, "p0@example.com")
 		must(t, err)
 		if s.Status != store.StatusActive {
-			t.Errorf("one SMTP 5xx made them %s; the spine's count is %d", s.Status, store.BounceLimit)
+			t.Errorf("one 5.3.4 made them %s; the spine's count is %d", s.Status, store.BounceLimit)
+		}
+		sendFailed(t, db, 2, "550 5.1.1 <%s>: no such user")
+		sum, err := db.Bounces(ctx, 5)
+		must(t, err)
+		if len(sum.Latest) != 2 || sum.Latest[0].Source != "smtp" || sum.Latest[0].Type != "hard" ||
+			sum.Latest[0].Reason != "550 5.1.1 <P0@EXAMPLE.COM>: no such user" || sum.Recent["hard"] != 2 {
+			t.Fatalf("bounces after an SMTP 552 and 550: %+v", sum)
+		}
+		s, err = db.SubscriberByEmail(ctx, "p0@example.com")
+		must(t, err)
+		if s.Status != store.StatusBounced {
+			t.Errorf("a 5.1.1 left them %s, want bounced at once", s.Status)
 		}
 	})
 }

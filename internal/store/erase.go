@@ -148,3 +148,23 @@ func (db *DB) IsErased(ctx context.Context, email string, key []byte) (bool, err
 	}
 	return n > 0, nil
 }
+
+// forgetErasure removes the erased hash of subscriber id's address from
+// suppressions: they have just confirmed a new subscription, the one way
+// back in. Without a SuppressionKey there is no hash to find (and
+// AddSubscribers refuses to run once any was kept).
+func (tx *Tx) forgetErasure(ctx context.Context, id int64) error {
+	key := tx.db.SuppressionKey
+	if len(key) == 0 {
+		return nil
+	}
+	var email string
+	if err := tx.queryRow(ctx, `SELECT email FROM subscribers WHERE id = ?`, id).Scan(&email); err != nil {
+		return fmt.Errorf("forget erasure: %w", err)
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM suppressions WHERE email_hash = ? AND reason = ?`,
+		EmailHash(email, key), SuppressReasonErased); err != nil {
+		return fmt.Errorf("forget erasure: %w", err)
+	}
+	return nil
+}

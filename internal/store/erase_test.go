@@ -50,7 +50,7 @@ func TestEraseLeavesOnlyAHash(t *testing.T) {
 			aliceID, "https://therapist.example/join", "192.0.2.7")
 		must(t, err)
 		// Post 1 failed with a reply naming her (journalled on SQLite), post 2 is still queued.
-		sendFailed(t, db, 1, "550 5.1.1 <%s>: Recipient address rejected")
+		sendFailed(t, db, 1, "554 5.7.1 <%s>: Message refused as spam")
 		queued, err := db.FanOut(ctx, store.KindPost, 2, "posts", 10)
 		must(t, err)
 		_, err = db.RecordBounce(ctx, store.Bounce{Email: alice, Type: store.BounceSoft, Status: "4.2.2",
@@ -210,4 +210,91 @@ func rebind(raw *sql.DB, q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// An erased person comes back only through their own new confirmation:
+// the sign-up form lets them ask (pending), an import still refuses them
+// until they confirm, and confirming removes the hash.
+func TestErasedComesBackOnlyByConfirmation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		db.SuppressionKey = eraseKey
+		const alice = "alice@example.com"
+		r, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		must(t, db.EraseSubscriberID(ctx, r.ID, eraseKey))
+		s, err := db.RequestSignup(ctx, store.SignupRequest{Email: alice, Source: "form"})
+		must(t, err)
+		if s.Outcome != store.SignupConfirm {
+			t.Fatalf("sign-up after erasure: %+v", s)
+		}
+		back, err := db.SubscriberByEmail(ctx, alice)
+		must(t, err)
+		if back.ID == r.ID || back.Status != store.StatusPending {
+			t.Fatalf("after asking again: %+v (erased id %d)", back, r.ID)
+		}
+		res, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		if res.Status != store.StatusErased {
+			t.Fatalf("import before her confirmation: %+v", res)
+		}
+		got, err := db.ConfirmSubscriber(ctx, back.ID)
+		must(t, err)
+		erased, err := db.IsErased(ctx, alice, eraseKey)
+		must(t, err)
+		if got != store.Confirmed || erased {
+			t.Fatalf("confirm = %s, still erased = %v", got, erased)
+		}
+		res, err = db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Name: "Alice"})
+		must(t, err)
+		if res.Status != store.StatusActive || res.ID != back.ID {
+			t.Fatalf("import after her confirmation: %+v", res)
+		}
+	})
+}
+
+// A person erased twice (back by a new confirmation in between) with a
+// ledger row of the same post each time: the second erasure's row cannot
+// take the first's recipient (one row per kind, source and recipient), and
+// gets its own id appended instead.
+func TestEraseTwiceKeepsLedgerRowsApart(t *testing.T) {
+	eachURL(t, func(t *testing.T, db *store.DB, raw *sql.DB) {
+		db.SuppressionKey = eraseKey
+		const alice = "alice@example.com"
+		ledgerRow := func(id int64) {
+			_, err := raw.Exec(rebind(raw, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, state, created_at)
+				VALUES ('post', 1, ?, ?, 'sent', 1)`), alice, id)
+			must(t, err)
+		}
+		first, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: alice, Confirmed: true})
+		must(t, err)
+		ledgerRow(first.ID)
+		must(t, db.EraseSubscriber(ctx, alice, eraseKey))
+		s, err := db.RequestSignup(ctx, store.SignupRequest{Email: alice, Source: "form"})
+		must(t, err)
+		back, err := db.SubscriberByEmail(ctx, alice)
+		must(t, err)
+		if _, err := db.ConfirmSubscriber(ctx, back.ID); err != nil || s.Outcome != store.SignupConfirm {
+			t.Fatalf("back: %+v %v", s, err)
+		}
+		ledgerRow(back.ID)
+		must(t, db.EraseSubscriber(ctx, alice, eraseKey))
+		rows, err := raw.Query(`SELECT id, recipient FROM deliveries WHERE kind = 'post' ORDER BY id`)
+		must(t, err)
+		var got []string
+		var last int64
+		for rows.Next() {
+			var r string
+			must(t, rows.Scan(&last, &r))
+			got = append(got, r)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		h := "erased:" + store.EmailHash(alice, eraseKey)
+		if d := cmp.Diff([]string{h, fmt.Sprintf("%s:%d", h, last)}, got); d != "" {
+			t.Errorf("ledger recipients (-want +got):\n%s", d)
+		}
+		if where := findText(t, raw, alice); len(where) > 0 {
+			t.Errorf("after the second erasure the address is still in %v", where)
+		}
+	})
 }

@@ -151,7 +151,18 @@ func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bo
 	return n == 1, err
 }
 
-func bounceFlag(o Outcome) int { return flag(o.Bounce) }
+// bounceFlag is the journal's bounce column: 0 none, 1 a permanent
+// failure the spine counts (BounceLimit), 2 one whose reply says the
+// address is gone (see addressGone), which suppresses at once.
+func bounceFlag(o Outcome) int {
+	if !o.Bounce {
+		return 0
+	}
+	if addressGone(o.Reply) {
+		return 2
+	}
+	return 1
+}
 
 func flag(b bool) int {
 	if b {

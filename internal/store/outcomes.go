@@ -71,24 +71,26 @@ func journalEmpty(row *sql.Row) (bool, error) {
 }
 
 // foldBounces counts the journal's SMTP bounces against their subscribers
-// and stores each as a bounces row. Most folds carry no bounce: one EXISTS
+// (suppressing at once those whose address is gone: bounce 2, see
+// bounceFlag) and stores each as a bounces row. Most folds carry no bounce: one EXISTS
 // then spares them both statements.
 func (tx *Tx) foldBounces(ctx context.Context) error {
 	var some int
-	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes WHERE bounce = 1)`).Scan(&some); err != nil || some == 0 {
+	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes WHERE bounce <> 0)`).Scan(&some); err != nil || some == 0 {
 		return err
 	}
 	now := tx.db.nowMS()
 	if _, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + b.n, updated_at = ?,
-			status = CASE WHEN bounces + b.n >= ? AND status = 'active' THEN 'bounced' ELSE status END
-		FROM (SELECT d.subscriber_id AS id, COUNT(*) AS n FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
-			WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL GROUP BY d.subscriber_id) AS b
+			status = CASE WHEN (bounces + b.n >= ? OR b.gone > 0) AND status = 'active' THEN 'bounced' ELSE status END
+		FROM (SELECT d.subscriber_id AS id, COUNT(*) AS n, SUM(CASE WHEN o.bounce = 2 THEN 1 ELSE 0 END) AS gone
+			FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+			WHERE o.bounce <> 0 AND d.subscriber_id IS NOT NULL GROUP BY d.subscriber_id) AS b
 		WHERE subscribers.id = b.id`, now, BounceLimit); err != nil {
 		return fmt.Errorf("fold outcomes: count bounces: %w", err)
 	}
 	if _, err := tx.exec(ctx, smtpBounce+` SELECT d.subscriber_id, d.id, 'hard', '', substr(o.reply, 1, ?), 'smtp', o.at
 		FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
-		WHERE o.bounce = 1 AND d.subscriber_id IS NOT NULL`, maxReason); err != nil {
+		WHERE o.bounce <> 0 AND d.subscriber_id IS NOT NULL`, maxReason); err != nil {
 		return fmt.Errorf("fold outcomes: store bounces: %w", err)
 	}
 	return nil

@@ -341,8 +341,8 @@ func (tx *Tx) record(ctx context.Context, st *sql.Stmt, owner string, o Outcome,
 	}
 	if o.Bounce {
 		_, err := tx.exec(ctx, `UPDATE subscribers SET bounces = bounces + 1, updated_at = ?,
-			status = CASE WHEN bounces + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
-			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, o.ID)
+			status = CASE WHEN (bounces + 1 >= ? OR ? = 2) AND status = 'active' THEN 'bounced' ELSE status END
+			WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)`, now, BounceLimit, bounceFlag(o), o.ID)
 		if err != nil {
 			return true, fmt.Errorf("count bounce: %w", err)
 		}
@@ -361,5 +361,7 @@ func (tx *Tx) record(ctx context.Context, st *sql.Stmt, owner string, o Outcome,
 // address. Each caller adds the SELECT of its rows.
 const smtpBounce = `INSERT INTO bounces (subscriber_id, delivery_id, type, status, reason, source, created_at)`
 
-// BounceLimit is how many permanent failures suppress an address.
+// BounceLimit is how many permanent failures suppress an address, unless
+// one says the address itself is gone (addressGone): that suppresses it at
+// once.
 const BounceLimit = 3

@@ -187,6 +187,9 @@ func (db *DB) ConfirmSubscriber(ctx context.Context, id int64) (ConfirmResult, e
 			WHERE id = ? AND status = 'pending'`, now, now, now, id, id, id, id); err != nil {
 			return err
 		}
+		if err := tx.forgetErasure(ctx, id); err != nil {
+			return err
+		}
 		out = Confirmed
 		return nil
 	})

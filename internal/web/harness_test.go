@@ -56,7 +56,7 @@ func (q *queue) len() int { q.mu.Lock(); defer q.mu.Unlock(); return len(q.batch
 
 // env is a real server over real HTTP on a real database.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	raw   *sql.DB
 	srv   *Server
@@ -79,7 +79,7 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 
 // newEnv starts a server on the database at dbURL; configure, if not nil,
 // changes the Server before it starts.
-func newEnv(t *testing.T, dbURL string, configure func(*Server)) *env {
+func newEnv(t testing.TB, dbURL string, configure func(*Server)) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	db := storetest.OpenAt(t, dbURL)

@@ -91,6 +91,8 @@ func hostileCases() []hostile {
 		sub("instant submit", form("email", "fast@example.com", "ts", "{tsnow}", "topics", "posts"), 200, checkMail),
 		sub("forged stamp", form("email", "forged@example.com", "ts", "99.AAAAAAAAAAAAAAAAAAAAAA", "topics", "posts"), 200, checkMail),
 		sub("stranger subscribes an active person with other topics", form("email", "victim@example.com", "topics", "news"), 200, checkMail, "victim@example.com"),
+		sub("subscribe once", form("email", "rep@example.com"), 200, checkMail, "rep@example.com"),
+		sub("repeated subscribe: the same page, no second email", form("email", "REP@example.com"), 200, checkMail),
 		sub("bounced address", form("email", "bounced@example.com"), 200, checkMail),
 		sub("return_to on another origin", form("email", "ret@example.com", "return_to", crossSite+"/phish"), 200, checkMail, "ret@example.com"),
 		sub("return_to javascript:", form("email", "js@example.com", "return_to", "javascript:alert(1)"), 200, checkMail, "js@example.com"),

@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /unsubscribe/{token}", strict(http.HandlerFunc(s.unsubscribe)))
 	mux.HandleFunc("GET /preferences/{token}", s.preferencesPage)
 	mux.Handle("POST /preferences/{token}", strict(http.HandlerFunc(s.preferences)))
+	mux.HandleFunc("POST /webhooks/bounce", s.bounceWebhook)
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }
