@@ -63,39 +63,48 @@ func testTemporaryRefusals(t *testing.T) {
 }
 
 // testPermanentRefusals: a 550 to RCPT TO fails the delivery at once, with the
-// reply recorded and a bounce counted, and is never tried again.
+// reply recorded and a bounce stored, and is never tried again. A reply
+// saying the mailbox does not exist (5.1.1) suppresses the address at once;
+// one refusing the message (5.7.1, a policy block) is counted, and one
+// such refusal, below store.BounceLimit, leaves the person subscribed.
 func testPermanentRefusals(t *testing.T) {
 	h, emails := faultHarness(t, 100)
-	gone := map[string]bool{}
+	gone, blocked := map[string]bool{}, map[string]bool{}
 	var others []string
 	for i, e := range emails {
-		if i%20 == 0 {
+		switch i % 20 {
+		case 0:
 			gone[e] = true
-		} else {
+		case 10:
+			blocked[e] = true
+		default:
 			others = append(others, e)
 		}
 	}
 	rcpts := &faultRcpts{}
 	h.smtp.SetRcptHook(rcpts.hook(func(to string, _ int) *smtp.SMTPError {
-		if gone[to] {
+		switch {
+		case gone[to]:
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+		case blocked[to]:
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message refused by policy"}
 		}
 		return nil
 	}))
 	it := faultPublish(h)
-	h.waitFor("95 sent and 5 failed", 60*time.Second, func() bool {
+	h.waitFor("90 sent and 10 failed", 60*time.Second, func() bool {
 		d := h.deliveries()
-		return d[store.DeliverySent] == 95 && d[store.DeliveryFailed] == 5
+		return d[store.DeliverySent] == 90 && d[store.DeliveryFailed] == 10
 	})
 	// Three polls, a second apart, are many retry rounds (RetryBase 200ms):
 	// enough for a wrongly retried refusal to show.
 	h.waitPolls(3)
-	if d := cmp.Diff(map[string]int64{store.DeliverySent: 95, store.DeliveryFailed: 5}, h.deliveries()); d != "" {
+	if d := cmp.Diff(map[string]int64{store.DeliverySent: 90, store.DeliveryFailed: 10}, h.deliveries()); d != "" {
 		t.Fatalf("deliveries (-want +got):\n%s", d)
 	}
 	checkMessages(t, h.smtp.Messages(), others, it, h.feed.URL)
 	for _, d := range faultLedger(t, h) {
-		if !gone[d.Recipient] {
+		if !gone[d.Recipient] && !blocked[d.Recipient] {
 			continue
 		}
 		if d.State != store.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.LastReply, "550") {
@@ -104,13 +113,17 @@ func testPermanentRefusals(t *testing.T) {
 		if n := rcpts.count(d.Recipient); n != 1 {
 			t.Errorf("%s was offered to the server %d times, want once", d.Recipient, n)
 		}
-		faultCheckOneBounce(t, h, d.Recipient)
+		want := store.StatusActive
+		if gone[d.Recipient] {
+			want = store.StatusBounced
+		}
+		faultCheckOneBounce(t, h, d.Recipient, want)
 	}
 }
 
-// faultCheckOneBounce asserts that one bounce was counted against email, and that
-// one bounce, below store.BounceLimit, leaves the person subscribed.
-func faultCheckOneBounce(t *testing.T, h *harness, email string) {
+// faultCheckOneBounce asserts that one bounce was counted against email, and
+// that the person's status is then want.
+func faultCheckOneBounce(t *testing.T, h *harness, email, want string) {
 	t.Helper()
 	if n := faultBounces(t, h, email); n != 1 {
 		t.Errorf("%s has %d bounces, want 1", email, n)
@@ -119,8 +132,8 @@ func faultCheckOneBounce(t *testing.T, h *harness, email string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != store.StatusActive {
-		t.Errorf("%s is %s after one bounce (limit %d), want active", email, s.Status, store.BounceLimit)
+	if s.Status != want {
+		t.Errorf("%s is %s after one bounce, want %s", email, s.Status, want)
 	}
 }
 
