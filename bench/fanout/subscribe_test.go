@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/practicemail/practicemail/internal/config"
+	"github.com/practicemail/practicemail/internal/store"
 )
 
 // fakeSignups is a /subscribe that answers 202, or 429 to every tenth.
@@ -113,5 +114,35 @@ func TestConfigWithSignupKeysLoads(t *testing.T) {
 	}
 	if len(cfg.HTTP.AllowedOrigins) != 1 || len(cfg.HTTP.TrustedProxies) != 1 || cfg.HTTP.Addr != "127.0.0.1:18080" {
 		t.Fatalf("http: %+v", cfg.HTTP)
+	}
+}
+
+// The bench writes its subscribers straight into the tables: they must
+// still fit the schema the migrations make today.
+func TestSeedFitsTheSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "practicemail.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := seed(ctx, path, 50); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, err := db.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subscribers[store.StatusActive] != 50 {
+		t.Fatalf("subscribers by status after seeding 50: %v", c.Subscribers)
 	}
 }
