@@ -157,6 +157,7 @@ func checkJaneGone(t *testing.T, c *cli, db *store.DB) {
 		want string
 	}{
 		{[]string{"subscribers", "export", "jane@example.com"}, "jane@example.com was erased: nothing is held"},
+		{[]string{"subscribers", "add", "jane@example.com", "--confirmed"}, "jane@example.com asked to be forgotten and was erased: not added"},
 		{[]string{"subscribers", "export", "nobody@example.com", "--json"}, "no subscriber has the address nobody@example.com"},
 		{[]string{"subscribers", "erase", "nobody@example.com"}, "no subscriber has the address nobody@example.com"},
 		{[]string{"subscribers", "erase", "not an address"}, "not an address"},

@@ -54,6 +54,9 @@ func cmdSubscribersAdd(ctx context.Context, m *Main, fs *flag.FlagSet, args []st
 	if err != nil {
 		return err
 	}
+	if r.Status == store.StatusErased {
+		return fmt.Errorf("%s asked to be forgotten and was erased: not added; they can come back by signing up on the form and confirming", email)
+	}
 	verb := "updated"
 	if r.Created {
 		verb = "added"

@@ -14,7 +14,7 @@ import (
 type Rules struct {
 	SubscribeIP    ratelimit.Rule // POST /subscribe per client address
 	SubscribeEmail ratelimit.Rule // POST /subscribe per address signed up (hashed)
-	TokenIP        ratelimit.Rule // confirm, unsubscribe and preferences per client address
+	TokenIP        ratelimit.Rule // confirm, unsubscribe and preferences links that fail, per client address
 }
 
 // DefaultRules are generous to a person and tight for a script: a family

@@ -11,23 +11,29 @@ import (
 
 // subscriberFrom checks the request's {token} for purpose p and returns the
 // subscriber id it carries. Otherwise it answers (400 for a token of the
-// wrong shape, 404 for one that does not verify, 429 over the limit) and
-// returns false. Nothing about a token is logged: it is the person's key.
+// wrong shape, 404 for one that does not verify, 429 once a client has sent
+// too many of those) and returns false. Nothing about a token is logged:
+// it is the person's key.
+//
+// Only failures count against a client. A genuine token is never refused
+// for the rate: one-click unsubscribes reach us from a mail provider's few
+// addresses on behalf of all its users, and a refused one is a reader who
+// asked to leave and is mailed again. A forger's guesses are what is
+// counted, though with 128 bits of MAC the count is courtesy, not defence.
 func (s *Server) subscriberFrom(w http.ResponseWriter, r *http.Request, p links.Purpose) (int64, bool) {
-	if !s.allow(w, r, s.rules().TokenIP, s.clientAddr(r).String()) {
-		return 0, false
-	}
 	tok := r.PathValue("token")
-	if !wellFormed(tok) {
-		s.page(w, r, http.StatusBadRequest, msgMalformedLink)
-		return 0, false
+	code, msg := http.StatusBadRequest, msgMalformedLink
+	if wellFormed(tok) {
+		id, err := s.Links.Verify(p, tok)
+		if err == nil {
+			return id, true
+		}
+		code, msg = http.StatusNotFound, msgBadLink
 	}
-	id, err := s.Links.Verify(p, tok)
-	if err != nil {
-		s.page(w, r, http.StatusNotFound, msgBadLink)
-		return 0, false
+	if s.allow(w, r, s.rules().TokenIP, s.clientAddr(r).String()) {
+		s.page(w, r, code, msg)
 	}
-	return id, true
+	return 0, false
 }
 
 // wellFormed reports whether tok has a token's length and alphabet.
