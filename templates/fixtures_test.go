@@ -94,6 +94,11 @@ func fixtures(t testing.TB) map[string]any {
 		"confirm":        confirmFixture(),
 		"already":        alreadyFixture(),
 		"inquiry/thanks": inquiryFixture(),
+		// The follow-ups of templates/sequences/inquiry.yaml share its data.
+		"inquiry/protection":    inquiryFixture(),
+		"inquiry/first-session": inquiryFixture(),
+		"inquiry/honest":        inquiryFixture(),
+		"inquiry/consult":       inquiryFixture(),
 	}
 }
 
