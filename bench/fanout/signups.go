@@ -117,7 +117,7 @@ func signupReport(o options, r signupResult) string {
 	row(fmt.Sprintf("alone, %.0f/s, %s", o.subscribeRate, o.subscribeFor), r.open, "—")
 	row(fmt.Sprintf("%.0f/s during the fan-out (%d requests)", o.subscribeRate, r.during.total()), r.during, fmt.Sprintf("%.0f", r.with.rate(r.n)))
 	fmt.Fprintf(&b, "| fan-out alone, before / after | | | | | | %.0f / %.0f |\n", r.before.rate(r.n), r.after.rate(r.n))
-	fmt.Fprintf(&b, "\nOther load on the machine during each fan-out, in cores (before / with sign-ups / after): %s / %s / %s; the sign-up client's own CPU is part of it in the middle one.\n",
+	fmt.Fprintf(&b, "\nOther load on the machine during each fan-out, in cores (before / with sign-ups / after): %s / %s / %s (the sign-up client runs in the bench process, which is not counted as other load).\n",
 		cores(r.before.use.otherCores()), cores(r.with.use.otherCores()), cores(r.after.use.otherCores()))
 	kept := r.with.rate(r.n) / r.aloneRate()
 	p99, fan := "met", "met"
