@@ -17,11 +17,13 @@ var webFiles embed.FS
 
 // The public pages, one file each under web/ beside web/layout.html.
 const (
-	PageMessage     = "message"     // a title and a few paragraphs: outcomes and errors
-	PageSubscribe   = "subscribe"   // the hosted sign-up form
-	PageUnsubscribe = "unsubscribe" // the button that unsubscribes
-	PagePreferences = "preferences" // topics, leave everything, delete
-	PageErase       = "erase"       // the confirmation step of "delete everything"
+	PageMessage     = "message"          // a title and a few paragraphs: outcomes and errors
+	PageSubscribe   = "subscribe"        // the hosted sign-up form
+	PageUnsubscribe = "unsubscribe"      // the button that unsubscribes
+	PagePreferences = "preferences"      // topics, leave everything, delete
+	PageErase       = "erase"            // the confirmation step of "delete everything"
+	PageInquiry     = "inquiry"          // the hosted inquiry form
+	PageReceived    = "inquiry_received" // an inquiry taken: crisis resources and the booking link
 )
 
 // Page is the data of every public web page. Practice is shown in the header
@@ -38,6 +40,21 @@ type Page struct {
 	Topics        []TopicChoice
 	Stamp         string // the signed time the form was served (field "ts")
 	ReturnTo      string
+	Inquiry       InquiryFields // the inquiry form, as typed
+	Zones         []Choice      // the inquiry form's time zones
+	Crisis        string        // where to turn in a crisis (inquiries.crisis_resources)
+}
+
+// InquiryFields are the inquiry form's fields, shown again after an error.
+type InquiryFields struct {
+	Name, Email, Phone, Message, PreferredTime string
+	Consent                                    bool
+}
+
+// Choice is one option of a select.
+type Choice struct {
+	Value, Label string
+	Selected     bool
 }
 
 // Link is a link with its text.

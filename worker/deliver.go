@@ -126,6 +126,7 @@ type batchSend struct {
 	from  string // envelope sender
 
 	eligible  map[int64]string // who may still be mailed, with their names
+	refused   verdict          // why not, from an audience's check
 	checkedAt time.Time
 	connDown  *mail.SendError // why the server takes nothing now (mail.SendError.ServerWide): stop and back off
 
@@ -180,6 +181,9 @@ func (s *batchSend) next(ctx context.Context, rows []store.Claimed) error {
 	}
 	if !ok {
 		o := store.Outcome{ID: rows[0].ID, State: store.DeliverySuppressed, Reply: "no longer subscribed at send time"}
+		if s.refused.State != "" {
+			o.State, o.Reply = s.refused.State, s.refused.Reason
+		}
 		return s.record(o, false)
 	}
 	return s.sendAndRecord(ctx, rows[0])
@@ -275,6 +279,9 @@ func (s *batchSend) settle() error {
 // isEligible reports whether rows[0]'s subscriber may still be mailed,
 // refreshing the view for all remaining rows when it is stale.
 func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool, error) {
+	if s.aud.check != nil {
+		return s.checkOne(ctx, rows[0])
+	}
 	if s.eligible == nil || s.w.now().Sub(s.checkedAt) > eligibilityTTL {
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
@@ -288,6 +295,19 @@ func (s *batchSend) isEligible(ctx context.Context, rows []store.Claimed) (bool,
 	}
 	_, ok := s.eligible[rows[0].SubscriberID]
 	return ok, nil
+}
+
+// checkOne asks the audience's check about r, the one row of its batch.
+func (s *batchSend) checkOne(ctx context.Context, r store.Claimed) (bool, error) {
+	v, err := s.aud.check(s.w, ctx, s.b)
+	if err != nil {
+		return false, err
+	}
+	s.eligible, s.refused = map[int64]string{}, v
+	if v.OK {
+		s.eligible[r.SubscriberID] = v.Name
+	}
+	return v.OK, nil
 }
 
 // send sends one row and says what became of it. The error is for failures

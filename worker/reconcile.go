@@ -66,7 +66,8 @@ func (w *Worker) Reconcile(ctx context.Context, atStart bool) (int, error) {
 		}
 		n += added
 	}
-	return n, nil
+	added, err := w.reconcileInquiries(ctx, atStart)
+	return n + added, err
 }
 
 // orphanAfter is how long queued work may sit under a task asynq believes is

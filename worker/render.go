@@ -28,6 +28,22 @@ type audience struct {
 	// emails go to an address anyone may have typed, with a name anyone
 	// may have typed.
 	anonymous bool
+	// check, when set, decides at send time instead of topic and status,
+	// for kinds whose one row goes to someone who is no subscriber: a
+	// sequence step's contact, the practice's notification.
+	check func(w *Worker, ctx context.Context, b store.BatchRef) (verdict, error)
+	// uncached: the message is rendered for one source's one recipient
+	// (or holds private text) and is not kept.
+	uncached bool
+}
+
+// verdict is a check's answer for a batch's row: OK with the recipient's
+// name, or the state to record instead (suppressed, failed) and why.
+type verdict struct {
+	OK     bool
+	Name   string
+	State  string
+	Reason string
 }
 
 // The audiences of each kind of delivery.
@@ -62,8 +78,16 @@ func (w *Worker) prepare(ctx context.Context, b store.BatchRef) (*mail.Prepared,
 	case store.KindAlready:
 		key.SourceID = 0
 		aud, render = alreadyAudience, w.prepareAlready
+	case store.KindStep:
+		aud, render = stepAudience, func() (*mail.Prepared, error) { return w.prepareStep(ctx, b.SourceID) }
+	case store.KindInquiryNotify:
+		aud, render = notifyAudience, func() (*mail.Prepared, error) { return w.prepareNotify(ctx, b.SourceID) }
 	default:
 		return nil, audience{}, fmt.Errorf("unknown delivery kind %q: %w", b.Kind, asynq.SkipRetry)
+	}
+	if aud.uncached {
+		p, err := render()
+		return p, aud, err
 	}
 	if p := w.prepared.get(key); p != nil {
 		return p, aud, nil

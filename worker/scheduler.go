@@ -87,6 +87,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		if leader {
 			s.enqueueDuePolls(ctx)
+			if err := s.W.enqueueRetention(ctx); err != nil && ctx.Err() == nil {
+				s.W.Log.Warn("retention_enqueue_failed", "error", err)
+			}
 			if s.W.now().Sub(lastReconcile) >= s.Reconcile {
 				s.applied = s.applyFeeds(ctx)
 				if n, err := s.W.Reconcile(ctx, false); err != nil {

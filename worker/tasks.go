@@ -133,6 +133,9 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFeedPoll, w.tracked(w.handleFeedPoll))
 	mux.HandleFunc(TypePostFanout, w.tracked(w.handlePostFanout))
 	mux.HandleFunc(TypeDeliver, w.tracked(w.handleDeliver))
+	mux.HandleFunc(TypeInquiry, w.tracked(w.handleInquiry))
+	mux.HandleFunc(TypeStep, w.tracked(w.handleStep))
+	mux.HandleFunc(TypeRetention, w.tracked(w.handleRetention))
 }
 
 // enqueue adds a task; a task with the same ID already there is success.

@@ -52,6 +52,9 @@ type Options struct {
 	// once, across all send tasks of the process: a crash duplicates at
 	// most this many. Set it to smtp.connections. [4]
 	InFlight int
+	// InquiryRetention is inquiries.retention: inquiry messages older
+	// than this are deleted by the retention task. [4320h]
+	InquiryRetention time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -73,6 +76,9 @@ func (o Options) withDefaults() Options {
 	if o.InFlight <= 0 {
 		o.InFlight = 4
 	}
+	if o.InquiryRetention <= 0 {
+		o.InquiryRetention = 4320 * time.Hour
+	}
 	return o
 }
 
@@ -86,6 +92,8 @@ type Worker struct {
 	Templates *templates.Engine
 	Links     *links.Signer
 	Practice  Practice
+	// Inquiries is what the inquiry and sequence tasks need.
+	Inquiries Inquiries
 	Log       *slog.Logger
 	Options   Options
 	// Instance is this database's ID (store.DB.InstanceID), part of every

@@ -17,8 +17,10 @@ import (
 
 	"github.com/practicemail/practicemail/feeds"
 	"github.com/practicemail/practicemail/internal/config"
+	"github.com/practicemail/practicemail/internal/crisis"
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/seal"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
 	"github.com/practicemail/practicemail/worker"
@@ -219,6 +221,9 @@ func (a *App) buildWorker(o worker.Options) error {
 	p := a.Config.Practice
 	w.Practice = worker.Practice{Name: p.Name, From: p.From, ReplyTo: p.ReplyTo, PostalAddress: p.PostalAddress, TimeZone: p.Location}
 	w.Practice.BaseURL = p.BaseURL
+	if err := a.inquiryWork(w, eng); err != nil {
+		return err
+	}
 	a.Worker = w
 	return nil
 }
@@ -243,6 +248,38 @@ func (a *App) linkKey() ([]byte, error) {
 	}
 	a.Log.Warn("generated_development_link_key", "path", path, "hint", "set secrets.link_key before going public")
 	return b, nil
+}
+
+// sealer seals inquiries with secrets.data_key and opens them with it or
+// any of secrets.data_key_previous. Without a data key it is an error
+// saying how to make one: config validation requires the key whenever the
+// inquiry routes are on, so only a command run against an install without
+// inquiries sees it.
+func (a *App) sealer() (*seal.Sealer, error) {
+	keys := a.Config.Secrets.DataKeys()
+	if len(keys) == 0 {
+		return nil, errors.New("secrets.data_key is not set: make one with `openssl rand -base64 32` and set it (or PRACTICEMAIL_SECRETS_DATA_KEY_FILE)")
+	}
+	s, err := seal.New(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("secrets.data_key: %w", err)
+	}
+	return s, nil
+}
+
+// classifier tells urgent inquiries with the built-in crisis phrases and
+// inquiries.crisis_words. Config validation refuses a phrase crisis.New
+// would refuse; should one still get through (a Config built in code), the
+// error is logged and the built-in phrases alone are used: a missed crisis
+// word must not stop inquiries from being received.
+func (a *App) classifier() *crisis.Classifier {
+	c, err := crisis.New(a.Config.Inquiries.CrisisWords)
+	if err == nil {
+		return c
+	}
+	a.Log.Error("crisis_words_refused", "err", err)
+	c, _ = crisis.New(nil) // the built-in phrases always compile
+	return c
 }
 
 // dataDir is where practicemail keeps local files of its own: the directory

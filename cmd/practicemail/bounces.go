@@ -18,8 +18,9 @@ var bounceCommands = []command{
 			"(multipart/report; report-type=delivery-status) or an ARF feedback report, as a mail server\n" +
 			"sends them back; read from FILE, or standard input when FILE is - or absent, so that an MTA's\n" +
 			"pipe or a mailbox rule can hand it over. A hard bounce or a complaint suppresses the address\n" +
-			"at once, a soft bounce after 3 within 30 days. A report about nobody on the list is said and\n" +
-			"ignored (exit 0); a message that is not a report is an error.", cmdBouncesIngest},
+			"at once, a soft bounce after 3 within 30 days, and stops the follow-ups of someone who wrote\n" +
+			"through the inquiry form. A report about nobody on the list is said and ignored (exit 0); a\n" +
+			"message that is not a report is an error (`mail ingest` takes any message).", cmdBouncesIngest},
 }
 
 func cmdBounces(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
@@ -52,6 +53,15 @@ func cmdBouncesIngest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 		fmt.Fprintf(m.Stdout, "%s: no failed or delayed recipient in the report: nothing to record\n", name)
 		return nil
 	}
+	return m.recordReports(ctx, configPath, reports)
+}
+
+// recordReports records the reports of one bounce or complaint report,
+// saying for each what it did; `bounces ingest` and `mail ingest` share
+// it. A hard bounce, a soft one that suppressed the subscriber, or a
+// complaint also stops the person's follow-up sequences if they wrote
+// through the inquiry form: bounced, or for a complaint unsubscribed.
+func (m *Main) recordReports(ctx context.Context, configPath string, reports []bounce.Report) error {
 	a, err := m.open(ctx, configPath, needs{})
 	if err != nil {
 		return err
@@ -64,6 +74,32 @@ func cmdBouncesIngest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "%s: %s: %s\n", printable(r.Email), describeReport(r), bounceVerdict(res))
+		if err := stopBouncedContact(ctx, a.DB, m.Stdout, r, res.Suppressed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopBouncedContact stops the sequences of a contact whose address
+// bounced hard (or softly often enough to suppress the subscriber with
+// it: suppressed) or who complained, and says so when any ran.
+func stopBouncedContact(ctx context.Context, db *store.DB, w io.Writer, r bounce.Report, suppressed bool) error {
+	var reason string
+	switch {
+	case r.Type == bounce.Complaint:
+		reason = store.ContactUnsubscribed
+	case r.Type == bounce.Hard, suppressed:
+		reason = store.ContactBounced
+	default:
+		return nil
+	}
+	n, err := db.StopEnrollments(ctx, r.Email, reason)
+	if err != nil && !errors.Is(err, store.ErrInvalidEmail) {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "%s: %s stopped (%s)\n", printable(r.Email), count(n, "follow-up sequence"), reason)
 	}
 	return nil
 }

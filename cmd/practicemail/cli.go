@@ -49,6 +49,9 @@ var commands = []command{
 	{"check", "", "check the database, Redis, SMTP (connect, TLS, login, MAIL FROM; sends nothing) and each feed", cmdCheck},
 	{"subscribers", "add|import|list|export …", "manage subscribers", cmdSubscribers},
 	{"bounces", "ingest …", "record bounce and complaint reports from a mail server", cmdBounces},
+	{"inquiries", "list|show|stop|erase …", "read the inquiries sent through the website, stop or forget a person", cmdInquiries},
+	{"mail", "ingest …", "handle mail sent back to the practice: replies stop follow-ups, reports are bounces", cmdMail},
+	{"preview", "sequence NAME STEP …", "render a step of a follow-up sequence with sample data", cmdPreview},
 	{"version", "", "print the version, the Go version and the source revision", cmdVersion},
 }
 

@@ -59,8 +59,11 @@ func allCommands() [][]string {
 	for _, c := range commands {
 		out = append(out, []string{c.name})
 	}
-	for _, c := range subscriberCommands {
-		out = append(out, []string{"subscribers", c.name})
+	for parent, subs := range map[string][]command{"subscribers": subscriberCommands, "bounces": bounceCommands,
+		"inquiries": inquiryCommands, "mail": mailCommands, "preview": previewCommands} {
+		for _, c := range subs {
+			out = append(out, []string{parent, c.name})
+		}
 	}
 	return out
 }

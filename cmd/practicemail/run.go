@@ -118,24 +118,47 @@ func newWebServer(a *App) (*web.Server, error) {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
 	p := a.Config.Practice
-	return &web.Server{
+	srv := &web.Server{
 		Addr: a.Config.HTTP.Addr, Log: a.Log,
-		Checks:   map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}},
-		DB:       a.DB,
-		Links:    a.Worker.Links,
-		Pages:    pages,
-		Queue:    a.Worker,
-		Limiter:  ratelimit.New(a.Redis, "practicemail:rl:"),
-		Practice: web.Practice{Name: p.Name, BaseURL: p.BaseURL, PostalAddress: p.PostalAddress},
+		Checks:  map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}},
+		DB:      a.DB,
+		Links:   a.Worker.Links,
+		Pages:   pages,
+		Queue:   a.Worker,
+		Limiter: ratelimit.New(a.Redis, "practicemail:rl:"),
+		Practice: web.Practice{Name: p.Name, BaseURL: p.BaseURL, PostalAddress: p.PostalAddress,
+			BookingURL: p.BookingURL, TimeZone: p.TimeZone},
 
 		AllowedOrigins: a.Config.HTTP.AllowedOrigins,
 		TrustedProxies: a.Config.HTTP.TrustedProxies,
 		RecordIP:       a.Config.Privacy.RecordIP,
 		FormKey:        a.linkKeyBytes,
 		WebhookKey:     []byte(a.Config.Secrets.WebhookKey),
+		CalendlyKey:    []byte(a.Config.Secrets.CalendlyKey),
+		CalcomSecret:   []byte(a.Config.Secrets.CalcomSecret),
 		EraseKey:       a.linkKeyBytes,
 		Now:            a.DB.Now,
-	}, nil
+	}
+	if err := wireInquiries(a, srv); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// wireInquiries turns the inquiry routes on when practice.notify_email is
+// set: then the messages are sealed with secrets.data_key, classified with
+// the crisis phrases and handed to the worker by id.
+func wireInquiries(a *App, srv *web.Server) error {
+	if a.Config.Practice.NotifyEmail == "" {
+		return nil
+	}
+	sealer, err := a.sealer()
+	if err != nil {
+		return err
+	}
+	srv.Sealer, srv.Classifier, srv.InquiryQueue = sealer, a.classifier(), a.Worker
+	srv.CrisisResources = a.Config.Inquiries.CrisisResources
+	return nil
 }
 
 // stopHTTP stops h, if it runs, giving requests under way a few seconds.

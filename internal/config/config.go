@@ -18,6 +18,7 @@ type Config struct {
 	SMTP      SMTP
 	Feeds     []Feed
 	Sequences Sequences
+	Inquiries Inquiries
 	Secrets   Secrets
 	Worker    Worker
 	Log       Log
@@ -135,10 +136,20 @@ type Secrets struct {
 	// it empty and the caller generates and persists a development key.
 	LinkKey string
 	// DataKey encrypts inquiry messages at rest: 32 bytes, base64 in the file.
+	// It is required when the inquiry routes are on (Config.InquiriesOn).
 	DataKey []byte
+	// DataKeyPrevious are the keys DataKey replaced: they open what they
+	// sealed and seal nothing. See DataKeys and package seal on rotation.
+	DataKeyPrevious [][]byte
 	// WebhookKey is the HMAC key of the webhooks (bounces at
 	// POST /webhooks/bounce, bookings); empty, they answer 404.
-	WebhookKey    string
+	WebhookKey string
+	// CalendlyKey is the signing key of Calendly's webhook subscription
+	// (POST /webhooks/calendly); empty, the route answers 404.
+	CalendlyKey string
+	// CalcomSecret is the secret of Cal.com's webhook
+	// (POST /webhooks/calcom); empty, the route answers 404.
+	CalcomSecret  string
 	AdminPassword string
 }
 
@@ -176,6 +187,7 @@ func Default() *Config {
 			Timeout:     30 * time.Second,
 		},
 		Sequences: Sequences{Dir: "templates/sequences"},
+		Inquiries: Inquiries{Retention: DefaultInquiryRetention, CrisisResources: DefaultCrisisResources},
 		Worker:    Worker{Concurrency: 8},
 		Log:       Log{Level: "info", Format: "text"},
 	}

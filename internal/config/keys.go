@@ -36,6 +36,11 @@ var sections = map[string]map[string]setter[Config]{
 	"database":  {"url": text(func(c *Config) *string { return &c.Database.URL })},
 	"redis":     {"url": text(func(c *Config) *string { return &c.Redis.URL })},
 	"sequences": {"dir": text(func(c *Config) *string { return &c.Sequences.Dir })},
+	"inquiries": {
+		"retention":        duration(func(c *Config) *time.Duration { return &c.Inquiries.Retention }),
+		"crisis_words":     commaList(listKeys["inquiries.crisis_words"]),
+		"crisis_resources": text(func(c *Config) *string { return &c.Inquiries.CrisisResources }),
+	},
 	"smtp": {
 		"url":           text(func(c *Config) *string { return &c.SMTP.URL }),
 		"tls":           text(func(c *Config) *string { return &c.SMTP.TLS }),
@@ -49,10 +54,13 @@ var sections = map[string]map[string]setter[Config]{
 		"return_path":   text(func(c *Config) *string { return &c.SMTP.ReturnPath }),
 	},
 	"secrets": {
-		"link_key":       text(func(c *Config) *string { return &c.Secrets.LinkKey }),
-		"data_key":       base64Key(func(c *Config) *[]byte { return &c.Secrets.DataKey }),
-		"webhook_key":    text(func(c *Config) *string { return &c.Secrets.WebhookKey }),
-		"admin_password": text(func(c *Config) *string { return &c.Secrets.AdminPassword }),
+		"link_key":          text(func(c *Config) *string { return &c.Secrets.LinkKey }),
+		"data_key":          base64Key(func(c *Config) *[]byte { return &c.Secrets.DataKey }),
+		"data_key_previous": commaList(listKeys["secrets.data_key_previous"]),
+		"webhook_key":       text(func(c *Config) *string { return &c.Secrets.WebhookKey }),
+		"calendly_key":      text(func(c *Config) *string { return &c.Secrets.CalendlyKey }),
+		"calcom_secret":     text(func(c *Config) *string { return &c.Secrets.CalcomSecret }),
+		"admin_password":    text(func(c *Config) *string { return &c.Secrets.AdminPassword }),
 	},
 	"worker": {"concurrency": integer(func(c *Config) *int { return &c.Worker.Concurrency })},
 	"log": {

@@ -23,15 +23,24 @@ var listKeys = map[string]listSetter[Config]{
 		c.HTTP.TrustedProxies = prefixes
 		return err
 	},
+	"inquiries.crisis_words": func(c *Config, items []string) error {
+		c.Inquiries.CrisisWords = nil
+		if len(items) > 0 {
+			c.Inquiries.CrisisWords = items
+		}
+		return nil
+	},
+	"secrets.data_key_previous": base64Keys(func(c *Config) *[][]byte { return &c.Secrets.DataKeyPrevious }),
 }
 
 // commaList is the setter of a list key written as one value:
-// "https://a.example, https://b.example". Empty items (a trailing comma)
-// are dropped.
+// "https://a.example, https://b.example". Lines separate items too, so
+// that a _FILE variable may hold one key a line. Empty items (a trailing
+// comma) are dropped.
 func commaList[T any](set listSetter[T]) setter[T] {
 	return func(dst *T, v string) error {
 		var items []string
-		for item := range strings.SplitSeq(v, ",") {
+		for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
 			if item = strings.TrimSpace(item); item != "" {
 				items = append(items, item)
 			}

@@ -27,7 +27,9 @@ func (c *Config) problems() Problems {
 	if c.Sequences.Dir == "" {
 		p.add("sequences.dir", "required")
 	}
+	c.Inquiries.check(&p)
 	c.Secrets.check(&p, isLoopbackURL(c.Practice.BaseURL))
+	c.Secrets.checkDataKeys(&p, c.InquiriesOn())
 	if c.Worker.Concurrency < 1 {
 		p.add("worker.concurrency", "must be at least 1 (got %d)", c.Worker.Concurrency)
 	}
@@ -66,9 +68,6 @@ func (s Secrets) check(p *Problems, localBase bool) {
 		p.add("secrets.link_key", "required unless practice.base_url is on localhost (make one with: openssl rand -base64 32)")
 	case s.LinkKey != "" && len(s.LinkKey) < 16:
 		p.add("secrets.link_key", "must be at least 16 bytes long (got %d)", len(s.LinkKey))
-	}
-	if len(s.DataKey) != 0 && len(s.DataKey) != 32 {
-		p.add("secrets.data_key", "must be the base64 of exactly 32 bytes (got %d bytes; make one with: openssl rand -base64 32)", len(s.DataKey))
 	}
 }
 

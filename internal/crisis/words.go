@@ -9,16 +9,19 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// fold removes accents and compatibility forms (full-width letters,
-// ligatures).
-var fold = transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// fold returns a transformer that removes accents and compatibility forms
+// (full-width letters, ligatures). A chain keeps state between calls, so
+// each call gets its own: one shared chain raced between requests.
+func fold() transform.Transformer {
+	return transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // words splits s into lower-case words of letters and digits. Everything
 // else, apostrophes and curly quotes included, separates words: "can't"
 // and "can’t" become "can t", which a phrase word "cant" accepts by joining
 // the two tokens.
 func words(s string) []string {
-	if f, _, err := transform.String(fold, s); err == nil {
+	if f, _, err := transform.String(fold(), s); err == nil {
 		s = f
 	}
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {

@@ -34,6 +34,11 @@ const (
 	Unsubscribe Purpose = iota + 1
 	Preferences
 	Confirm
+	// StopSequence stops a contact's sequences (store.StopContact): the
+	// List-Unsubscribe link of sequence emails. Its id is a contact id,
+	// not a subscriber id, and its URL path is "unsubscribe", so the one
+	// /unsubscribe/{token} route serves both, trying each purpose.
+	StopSequence
 )
 
 // String returns the purpose's name as used in URL paths.
@@ -45,11 +50,13 @@ func (p Purpose) String() string {
 		return "preferences"
 	case Confirm:
 		return "confirm"
+	case StopSequence:
+		return "unsubscribe"
 	}
 	return fmt.Sprintf("Purpose(%d)", byte(p))
 }
 
-func (p Purpose) valid() bool { return p >= Unsubscribe && p <= Confirm }
+func (p Purpose) valid() bool { return p >= Unsubscribe && p <= StopSequence }
 
 // TokenLen is the length in characters of every token and every Placeholder.
 const TokenLen = 40

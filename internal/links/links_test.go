@@ -11,7 +11,7 @@ import (
 
 var urlSafe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-var purposes = []Purpose{Unsubscribe, Preferences, Confirm}
+var purposes = []Purpose{Unsubscribe, Preferences, Confirm, StopSequence}
 
 func newTestSigner(t *testing.T, key string) *Signer {
 	t.Helper()
@@ -201,5 +201,32 @@ func TestNewSignerRefuses(t *testing.T) {
 	}
 	if got, want := s.URL(Confirm, "T"), "http://localhost:8080/mail/confirm/T"; got != want {
 		t.Errorf("URL = %q, want %q", got, want)
+	}
+}
+
+// A StopSequence token rides the unsubscribe path but is a purpose of its
+// own: an unsubscribe token for subscriber 7 never stops contact 7, nor the
+// other way round, and the two placeholders differ.
+func TestStopSequenceSharesThePathNotThePurpose(t *testing.T) {
+	s, err := NewSigner("https://mail.example", []byte("0123456789abcdef"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := s.StopSequenceURL(7)
+	tok := u[len("https://mail.example/unsubscribe/"):]
+	if !strings.HasPrefix(u, "https://mail.example/unsubscribe/") || len(tok) != TokenLen {
+		t.Fatalf("StopSequenceURL = %q", u)
+	}
+	if id, err := s.Verify(StopSequence, tok); err != nil || id != 7 {
+		t.Fatalf("Verify(StopSequence) = %d, %v", id, err)
+	}
+	if _, err := s.Verify(Unsubscribe, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a StopSequence token verified as Unsubscribe: %v", err)
+	}
+	if _, err := s.Verify(StopSequence, s.Token(Unsubscribe, 7)); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("an Unsubscribe token verified as StopSequence: %v", err)
+	}
+	if Placeholder(StopSequence) == Placeholder(Unsubscribe) {
+		t.Error("StopSequence and Unsubscribe share a placeholder")
 	}
 }

@@ -17,6 +17,12 @@ func (s *Signer) ConfirmURL(subscriberID int64) string {
 	return s.URL(Confirm, s.Token(Confirm, subscriberID))
 }
 
+// StopSequenceURL returns base + "/unsubscribe/" + a fresh StopSequence
+// token for contactID.
+func (s *Signer) StopSequenceURL(contactID int64) string {
+	return s.URL(StopSequence, s.Token(StopSequence, contactID))
+}
+
 // URL returns the public URL for purpose p carrying token. Passing
 // Placeholder(p) gives the URL the mail path renders once and then
 // personalises per recipient by replacing the placeholder with a token.
@@ -32,6 +38,10 @@ func Placeholder(p Purpose) string {
 	if !p.valid() {
 		panic("links: Placeholder called with " + p.String())
 	}
-	prefix := "PRACTICEMAIL_" + strings.ToUpper(p.String()) + "_TOKEN_"
+	name := p.String()
+	if p == StopSequence { // its path is "unsubscribe": its placeholder is its own
+		name = "stopsequence"
+	}
+	prefix := "PRACTICEMAIL_" + strings.ToUpper(name) + "_TOKEN_"
 	return prefix + strings.Repeat("x", TokenLen-len(prefix))
 }

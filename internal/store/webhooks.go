@@ -34,3 +34,16 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, source, key string) (bool,
 	}
 	return n == 1, nil
 }
+
+// WebhookEventSeen reports whether RecordWebhookEvent recorded the key of
+// source already: a handler asks first, so a delivery replayed long after
+// (Cal.com signs no time) changes nothing, not even a later enrollment.
+func (db *DB) WebhookEventSeen(ctx context.Context, source, key string) (bool, error) {
+	var seen bool
+	err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_events WHERE source = ? AND event_key = ?)`,
+		source, key).Scan(&seen)
+	if err != nil {
+		return false, fmt.Errorf("webhook event seen: %w", err)
+	}
+	return seen, nil
+}

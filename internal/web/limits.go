@@ -15,6 +15,8 @@ type Rules struct {
 	SubscribeIP    ratelimit.Rule // POST /subscribe per client address
 	SubscribeEmail ratelimit.Rule // POST /subscribe per address signed up (hashed)
 	TokenIP        ratelimit.Rule // confirm, unsubscribe and preferences links that fail, per client address
+	InquiryIP      ratelimit.Rule // POST /inquiries per client address
+	InquiryEmail   ratelimit.Rule // POST /inquiries per address written from (hashed)
 }
 
 // DefaultRules are generous to a person and tight for a script: a family
@@ -25,6 +27,8 @@ var DefaultRules = Rules{
 	SubscribeIP:    ratelimit.Rule{Name: "subscribe-ip", Limit: 10, Per: time.Minute},
 	SubscribeEmail: ratelimit.Rule{Name: "subscribe-email", Limit: 5, Per: time.Hour},
 	TokenIP:        ratelimit.Rule{Name: "token-ip", Limit: 60, Per: time.Minute},
+	InquiryIP:      ratelimit.Rule{Name: "inquiry-ip", Limit: 5, Per: time.Minute},
+	InquiryEmail:   ratelimit.Rule{Name: "inquiry-email", Limit: 5, Per: time.Hour},
 }
 
 func (s *Server) rules() Rules {

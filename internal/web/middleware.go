@@ -27,12 +27,16 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		// Pages carry tokens in their URLs and answers about a person:
 		// nothing is kept by a shared cache or the browser's.
 		h.Set("Cache-Control", "no-store")
-		if r.ContentLength > maxBody {
+		limit := int64(maxBody)
+		if r.URL.Path == "/inquiries" {
+			limit = maxInquiryBody // a message of maxMessage characters, encoded
+		}
+		if r.ContentLength > limit {
 			s.page(w, r, http.StatusRequestEntityTooLarge, msgTooLarge)
 			return
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

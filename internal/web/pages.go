@@ -31,6 +31,9 @@ var (
 	msgUnsubscribed = message{title: "You're unsubscribed", text: []string{
 		"You will get no more email from us. If you change your mind, you can sign up again at any time.",
 	}}
+	msgSequenceStopped = message{title: "You're unsubscribed", text: []string{
+		"You will get no more follow-up emails from us. Writing to the practice again still reaches it.",
+	}}
 	msgSaved = message{title: "Your choices are saved", text: []string{
 		"From now on you will get only what you chose.",
 	}}

@@ -35,6 +35,8 @@ type Enqueuer interface {
 // Practice is what the pages say about the practice.
 type Practice struct {
 	Name, BaseURL, PostalAddress string
+	BookingURL                   string // where a person books a consult; on the inquiry pages
+	TimeZone                     string // IANA: the inquiry form's default zone
 }
 
 // Server is the HTTP server.
@@ -57,7 +59,16 @@ type Server struct {
 	FormKey        []byte         // signs the hosted form's timestamp
 	WebhookKey     []byte         // secrets.webhook_key
 	EraseKey       []byte         // the link key, for EraseSubscriberID
-	Now            func() time.Time
+
+	// Inquiries. The routes exist only with a Sealer (cmd sets one when
+	// practice.notify_email is set): a message is never stored in the clear.
+	Sealer          store.Sealer    // secrets.data_key; nil: /inquiries answers 404
+	Classifier      Classifier      // crisis language; nil: the default phrases
+	InquiryQueue    InquiryEnqueuer // nil: the reconciler finds the inquiries
+	CrisisResources string          // inquiries.crisis_resources; "": DefaultCrisisResources
+	CalendlyKey     []byte          // secrets.calendly_key: POST /webhooks/calendly
+	CalcomSecret    []byte          // secrets.calcom_secret: POST /webhooks/calcom
+	Now             func() time.Time
 
 	srv *http.Server
 	ln  net.Listener
@@ -89,7 +100,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /unsubscribe/{token}", strict(http.HandlerFunc(s.unsubscribe)))
 	mux.HandleFunc("GET /preferences/{token}", s.preferencesPage)
 	mux.Handle("POST /preferences/{token}", strict(http.HandlerFunc(s.preferences)))
+	mux.HandleFunc("GET /inquiries", s.inquiryPage)
+	mux.Handle("POST /inquiries", signup(http.HandlerFunc(s.inquire)))
+	mux.HandleFunc("OPTIONS /inquiries", s.preflight)
 	mux.HandleFunc("POST /webhooks/bounce", s.bounceWebhook)
+	mux.HandleFunc("POST /webhooks/booking", s.bookingWebhook)
+	mux.HandleFunc("POST /webhooks/calendly", s.calendlyWebhook)
+	mux.HandleFunc("POST /webhooks/calcom", s.calcomWebhook)
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }

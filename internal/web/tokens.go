@@ -73,10 +73,30 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// unsubscriber is who an /unsubscribe/{token} link names: a subscriber
+// (links.Unsubscribe), or a contact of a follow-up sequence
+// (links.StopSequence: the List-Unsubscribe of sequence emails).
+type unsubscriber struct {
+	id      int64
+	contact bool
+}
+
+// unsubscriberFrom checks the request's {token} for either purpose. A
+// token of neither is answered as subscriberFrom answers it.
+func (s *Server) unsubscriberFrom(w http.ResponseWriter, r *http.Request) (unsubscriber, bool) {
+	if tok := r.PathValue("token"); wellFormed(tok) {
+		if id, err := s.Links.Verify(links.StopSequence, tok); err == nil {
+			return unsubscriber{id: id, contact: true}, true
+		}
+	}
+	id, ok := s.subscriberFrom(w, r, links.Unsubscribe)
+	return unsubscriber{id: id}, ok
+}
+
 // unsubscribePage shows the button. It changes nothing: mail scanners and
 // link previews follow every link in an email.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.subscriberFrom(w, r, links.Unsubscribe); !ok {
+	if _, ok := s.unsubscriberFrom(w, r); !ok {
 		return
 	}
 	s.render(w, http.StatusOK, templates.PageUnsubscribe, templates.Page{
@@ -87,11 +107,12 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 
 // unsubscribe is RFC 8058 one-click, from a mail provider's button or from
 // the page's: the body says List-Unsubscribe=One-Click (urlencoded or
-// multipart). The subscriber is unsubscribed before the answer, which is
-// 200 with no cookie and no redirect. Someone already gone (erased) gets
-// the same answer: there is nothing left to send them.
+// multipart). The subscriber is unsubscribed, or the contact's sequences
+// stopped for good, before the answer, which is 200 with no cookie and no
+// redirect. Someone already gone (erased) gets the same answer: there is
+// nothing left to send them.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.subscriberFrom(w, r, links.Unsubscribe)
+	who, ok := s.unsubscriberFrom(w, r)
 	if !ok {
 		return
 	}
@@ -99,13 +120,30 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.unreadable(w, r, code)
 		return
 	}
-	if err := s.DB.Unsubscribe(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.logger().Error("unsubscribe_failed", "subscriber_id", id, "error", err)
+	if who.contact {
+		s.stopContact(w, r, who.id)
+		return
+	}
+	if err := s.DB.Unsubscribe(r.Context(), who.id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.logger().Error("unsubscribe_failed", "subscriber_id", who.id, "error", err)
 		s.unavailable(w, r)
 		return
 	}
-	s.logger().Info("subscriber_unsubscribed", "subscriber_id", id, "one_click", r.Header.Get("Origin") == "")
+	s.logger().Info("subscriber_unsubscribed", "subscriber_id", who.id, "one_click", r.Header.Get("Origin") == "")
 	s.page(w, r, http.StatusOK, msgUnsubscribed)
+}
+
+// stopContact stops contact id's sequences and marks them unmailable for
+// sequences (status unsubscribed).
+func (s *Server) stopContact(w http.ResponseWriter, r *http.Request, id int64) {
+	n, err := s.DB.StopContact(r.Context(), id, store.ContactUnsubscribed)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.logger().Error("stop_contact_failed", "contact_id", id, "error", err)
+		s.unavailable(w, r)
+		return
+	}
+	s.logger().Info("contact_unsubscribed", "contact_id", id, "stopped", n, "one_click", r.Header.Get("Origin") == "")
+	s.page(w, r, http.StatusOK, msgSequenceStopped)
 }
 
 // oneClick returns 0 when r's body is an RFC 8058 one-click request, else
