@@ -3,12 +3,19 @@
 # through Postfix's smtp-sink (accepts and discards), beside a raw SMTP
 # baseline in the same run. Prints the table and saves it to bench-results/.
 #
+# Then POST /subscribe: sign-ups per second and their p99 latency on loopback,
+# alone and beside a fan-out to BENCH_SUBSCRIBE subscribers, with that
+# fan-out's rate alone (before and after) and with the sign-ups, side by side.
+#
 # Needs: Redis on 127.0.0.1:6379 (started here if missing; the bench uses and
-# flushes database 12) and smtp-sink (Debian's postfix package, installed here
+# flushes database 12; BENCH_REDIS=redis://host:port/db for another, which
+# must be running) and smtp-sink (Debian's postfix package, installed here
 # if missing). Tunables: BENCH_SIZES (10000,100000), BENCH_RUNS (1, runs of
 # each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full,normal:
-# both between the same two baselines; full or normal for one), BENCH_ARGS (more
-# flags for bench/fanout, e.g. -keep).
+# both between the same two baselines; full or normal for one),
+# BENCH_SUBSCRIBE (20000; 0 skips the sign-ups), BENCH_SUBSCRIBE_RATE (100
+# sign-ups/s beside the fan-out), BENCH_ARGS (more flags for bench/fanout,
+# e.g. -keep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -18,6 +25,9 @@ port="${BENCH_SMTP_PORT:-2525}"
 conns="${BENCH_CONNS:-4}"
 runs="${BENCH_RUNS:-1}"
 sync="${BENCH_SQLITE_SYNC:-full,normal}"
+subscribe="${BENCH_SUBSCRIBE:-20000}"
+subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
+redis_url="${BENCH_REDIS:-redis://127.0.0.1:6379/12}"
 sink=/usr/sbin/smtp-sink
 
 apt_updated=0
@@ -34,7 +44,7 @@ if [ ! -x "$sink" ]; then
 fi
 
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
-if ! redis_up; then
+if [ -z "${BENCH_REDIS:-}" ] && ! redis_up; then
   echo "bench: Redis does not answer on 127.0.0.1:6379; starting it"
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p /var/lib/redis /var/log/redis
@@ -73,4 +83,5 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
-  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -redis redis://127.0.0.1:6379/12 -out bench-results ${BENCH_ARGS:-}
+  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -redis "$redis_url" \
+  -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" -out bench-results ${BENCH_ARGS:-}

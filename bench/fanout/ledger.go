@@ -81,15 +81,24 @@ func (l *ledger) baselined(ctx context.Context) (bool, error) {
 	return done == 1, err
 }
 
-// finished reports whether the fan-out is complete and no row is left
-// queued or sending. Both questions are answered from small tables and the
+// finished reports whether the fan-out is complete and no row of it is
+// left queued or sending (sign-ups' confirmations, which a load run adds,
+// are not the fan-out's). Both questions are answered from small tables and the
 // partial index on open rows, so asking every 100 ms costs the child little.
 func (l *ledger) finished(ctx context.Context) (bool, error) {
 	var done, open int
 	err := l.db.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT MAX(done) FROM fanouts WHERE kind = 'post'), 0),
-		(SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending'))`).Scan(&done, &open)
+		(SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending') AND kind = 'post')`).Scan(&done, &open)
 	return done == 1 && open == 0, err
+}
+
+// drained reports whether no delivery of any kind is left queued or
+// sending: every confirmation of a burst of sign-ups has gone.
+func (l *ledger) drained(ctx context.Context) (bool, error) {
+	var open int
+	err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending')`).Scan(&open)
+	return open == 0, err
 }
 
 // summarise checks that every subscriber got exactly one sent row and reads
@@ -99,7 +108,7 @@ func (l *ledger) summarise(n int, res *pmResult, served time.Time) error {
 	var rows, sent int
 	var first, last int64
 	err := l.db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(state = 'sent'), 0),
-		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries`).Scan(&rows, &sent, &first, &last)
+		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries WHERE kind = 'post'`).Scan(&rows, &sent, &first, &last)
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}
@@ -107,6 +116,7 @@ func (l *ledger) summarise(n int, res *pmResult, served time.Time) error {
 		return fmt.Errorf("ledger has %d rows, %d sent; want %d sent", rows, sent, n)
 	}
 	res.elapsed = time.Duration(last-first) * time.Millisecond
+	res.first, res.last = time.UnixMilli(first), time.UnixMilli(last)
 	if !served.IsZero() {
 		res.latency = time.UnixMilli(last).Sub(served)
 	}

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // options is the command line.
@@ -35,6 +36,11 @@ type options struct {
 	runs     int      // measurements of each size
 	keep     bool     // keep each run's directory (config, database, log)
 	syncs    []string // SQLite synchronous settings to measure, each between the same two baselines
+
+	subscribeN     int           // subscribers of the fan-out that sign-ups run beside; 0: no sign-up bench
+	subscribeRate  float64       // sign-ups per second beside the fan-out (and alone, to compare)
+	subscribeConns int           // clients of the closed loop that finds the most sign-ups per second
+	subscribeFor   time.Duration // how long each stretch of sign-ups alone lasts
 }
 
 func main() {
@@ -67,6 +73,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
 	fs.StringVar(&syncs, "sqlite-sync", "full", "SQLite synchronous settings to measure side by side: full, normal or full,normal")
+	fs.IntVar(&o.subscribeN, "subscribe", 0, "also measure POST /subscribe alone and beside a fan-out to this many subscribers (0: not)")
+	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
+	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
+	fs.DurationVar(&o.subscribeFor, "subscribe-for", 10*time.Second, "how long each stretch of sign-ups alone lasts")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,6 +97,9 @@ func parseFlags(args []string) (options, error) {
 	if o.runs < 1 {
 		return o, errors.New("-runs: want at least 1")
 	}
+	if o.subscribeN < 0 || o.subscribeRate <= 0 || o.subscribeConns < 1 || o.subscribeFor < time.Second {
+		return o, errors.New("-subscribe: want N >= 0, a positive -subscribe-rate, -subscribe-conns >= 1 and -subscribe-for >= 1s")
+	}
 	if o.conns < 1 || o.conns > 64 {
 		return o, errors.New("-conns: want 1 to 64")
 	}
@@ -104,6 +117,14 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	var results []result
+	var signups *signupResult
+	if o.subscribeN > 0 {
+		r, err := measureSignups(ctx, o)
+		if err != nil {
+			return err
+		}
+		signups = &r
+	}
 	for _, n := range o.sizes {
 		for run := 1; run <= o.runs; run++ {
 			rs, err := measureSize(ctx, o, n, msgs)
@@ -121,7 +142,7 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	return report(o, m, msgs, results)
+	return report(o, m, msgs, results, signups)
 }
 
 // measureSize runs the baseline, then practicemail once per SQLite

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,8 @@ type pmResult struct {
 	idleRSS  int64         // bytes, peak before the post was published
 	doneRSS  int64         // bytes, peak until the last message was sent (before SIGTERM)
 	maxRSS   int64         // bytes, peak over the whole life (VmHWM)
+	first    time.Time     // the fan-out's first ledger row written
+	last     time.Time     // its last message sent
 	sink     int64         // messages the sink counted, -1 if unknown
 }
 
@@ -32,6 +35,16 @@ func (r pmResult) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() 
 // SQLite database with n subscribers, publishes a post once the feed has been
 // baselined, and waits until the ledger has every row sent.
 func runPracticemail(ctx context.Context, o options, n int, sync string) (pmResult, error) {
+	return runSession(ctx, o, n, sync, func(s *session) driver { return s.drive })
+}
+
+// driver is what a session does with its started child.
+type driver func(ctx context.Context, res *pmResult, pid int, exited <-chan struct{}) error
+
+// runSession runs `practicemail run` as a child process on a fresh SQLite
+// database with n subscribers, and drives it with the driver that drive
+// picks for the session.
+func runSession(ctx context.Context, o options, n int, sync string, drive func(*session) driver) (pmResult, error) {
 	dir, err := os.MkdirTemp("", "practicemail-bench-")
 	if err != nil {
 		return pmResult{}, err
@@ -44,7 +57,11 @@ func runPracticemail(ctx context.Context, o options, n int, sync string) (pmResu
 	s := &session{o: o, n: n, dir: dir, blog: newBlog(),
 		config: filepath.Join(dir, "practicemail.yaml"), dbPath: filepath.Join(dir, "practicemail.db")}
 	defer s.blog.Close()
-	if err := writeConfig(s.config, s.dbPath+"?synchronous="+sync, o, s.blog.FeedURL()); err != nil {
+	if s.httpAddr, err = freeAddr(); err != nil {
+		return pmResult{}, err
+	}
+	s.driver = drive(s)
+	if err := writeConfig(s.config, s.dbPath+"?synchronous="+sync, s.httpAddr, o, s.blog.FeedURL()); err != nil {
 		return pmResult{}, err
 	}
 	if out, err := command(ctx, o.bin, dir, "migrate", "--config", s.config).CombinedOutput(); err != nil {
@@ -68,9 +85,34 @@ type session struct {
 	dir, config, dbPath string
 	blog                *blog
 	redisPID            int
+	httpAddr            string // where the child serves its pages, host:port
+	driver              driver
+	during              func(ctx context.Context) []sample // load from the post's publication until every message is sent, if any
+	load                []sample                           // what during measured
 }
 
-func writeConfig(path, dbPath string, o options, feedURL string) error {
+// freeAddr is a loopback address with a port nobody listens on now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// signupKeys lets the bench's sign-up load in: posts from the practice's
+// site, and each request's X-Forwarded-For believed of loopback, so that
+// every sign-up comes from a client of its own. Only runs that measure
+// sign-ups set them (older builds do not know the keys).
+func signupKeys(o options) string {
+	if o.subscribeN == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  allowed_origins: [%s]\n  trusted_proxies: [127.0.0.1/32]\n", signupOrigin)
+}
+
+func writeConfig(path, dbPath, httpAddr string, o options, feedURL string) error {
 	yaml := fmt.Sprintf(`practice:
   name: %s
   base_url: %s
@@ -79,8 +121,8 @@ func writeConfig(path, dbPath string, o options, feedURL string) error {
   from: %q
   reply_to: %s
 http:
-  addr: 127.0.0.1:0
-database:
+  addr: %s
+%sdatabase:
   url: sqlite:%s
 redis:
   url: %s
@@ -98,7 +140,7 @@ feeds:
     url: %s
     every: 1s
 `, practiceName, practiceBaseURL, practiceTimeZone, practiceAddress, practiceFrom, practiceReplyTo,
-		dbPath, o.redisURL, o.smtpAddr, o.conns, linkKey, feedURL)
+		httpAddr, signupKeys(o), dbPath, o.redisURL, o.smtpAddr, o.conns, linkKey, feedURL)
 	if o.workers > 0 {
 		yaml += fmt.Sprintf("worker:\n  concurrency: %d\n", o.workers)
 	}
@@ -144,7 +186,7 @@ func (s *session) measure(ctx context.Context, res *pmResult) error {
 	exited := make(chan struct{})
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
-	err = s.drive(ctx, res, cmd.Process.Pid, exited)
+	err = s.driver(ctx, res, cmd.Process.Pid, exited)
 	peak, stopErr := stop(cmd, exited)
 	if err == nil {
 		err = stopErr
@@ -179,8 +221,11 @@ func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-ch
 		return err
 	}
 	s.blog.publish()
+	stopLoad := s.startLoad(ctx)
 	limit := 60*time.Second + time.Duration(n)*time.Millisecond // 1 ms a message is 1,000 msg/s
-	if err := waitFor(ctx, exited, limit, "every message sent", l.finished); err != nil {
+	err = waitFor(ctx, exited, limit, "every message sent", l.finished)
+	stopLoad()
+	if err != nil {
 		return err
 	}
 	if res.use = cpu0.until(sampleCPU(who)); res.use.child < 0 {
@@ -194,6 +239,18 @@ func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-ch
 		res.sink = waitSinkCount(o.sinkLog, sink0+int64(n)) - sink0
 	}
 	return l.summarise(n, res, s.blog.firstServed())
+}
+
+// startLoad starts the session's load, if it has one, and returns what
+// stops it and waits for its last answers.
+func (s *session) startLoad(ctx context.Context) (stop func()) {
+	if s.during == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { s.load = s.during(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }
 
 // waitFor checks cond every 100 ms until it holds, the child exits, or limit passes.
