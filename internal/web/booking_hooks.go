@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/practicemail/practicemail/internal/booking"
@@ -46,14 +45,8 @@ func (s *Server) calcomWebhook(w http.ResponseWriter, r *http.Request) {
 // a crash between the two repeats a harmless stop rather than losing it).
 // No address is ever logged.
 func (s *Server) bookingEvent(w http.ResponseWriter, r *http.Request, open opener) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body"})
+	body, ok := readWebhookBody(w, r)
+	if !ok {
 		return
 	}
 	ev, err := open(r, body)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -214,23 +213,15 @@ func (s *Server) inquiryUnavailable(w http.ResponseWriter, r *http.Request) {
 // allowInquiry is allow for inquiries: over the limit, the 429 still says
 // where to turn in a crisis, since the message was not taken.
 func (s *Server) allowInquiry(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
-	if s.Limiter == nil {
-		return true
-	}
-	ok, wait, err := s.Limiter.Allow(r.Context(), rule, key)
-	if err != nil {
-		s.logger().Warn("rate_limit_unavailable", "rule", rule.Name, "error", err)
-		return true
-	}
-	if ok {
-		return true
-	}
-	secs := max(int((wait+time.Second-1)/time.Second), 1)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return s.allowOr(w, r, rule, key, s.inquiryTooMany)
+}
+
+func (s *Server) inquiryTooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := retryAfterSeconds(wait)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests", "retry_after": secs,
 			"crisis_resources": s.crisisResources()})
-		return false
+		return
 	}
 	s.render(w, http.StatusTooManyRequests, templates.PageReceived, templates.Page{
 		Title: "Your message was not sent",
@@ -239,7 +230,6 @@ func (s *Server) allowInquiry(w http.ResponseWriter, r *http.Request, rule ratel
 		Crisis: s.crisisResources(),
 		Link:   s.bookingLink(),
 	})
-	return false
 }
 
 func (s *Server) crisisResources() string {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/practicemail/practicemail/internal/ratelimit"
@@ -44,6 +45,13 @@ func (s *Server) rules() Rules {
 // meets the store's own resend limit, and a reader must be able to leave
 // while Redis is down.
 func (s *Server) allow(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
+	return s.allowOr(w, r, rule, key, s.tooMany)
+}
+
+// allowOr is allow with its own answer over the limit: over is called
+// with the wait, and Retry-After is set before it.
+func (s *Server) allowOr(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string,
+	over func(w http.ResponseWriter, r *http.Request, wait time.Duration)) bool {
 	if s.Limiter == nil {
 		return true
 	}
@@ -53,10 +61,16 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, rule ratelimit.Ru
 		return true
 	}
 	if !ok {
-		s.tooMany(w, r, wait)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		over(w, r, wait)
 		return false
 	}
 	return true
+}
+
+// retryAfterSeconds is wait in whole seconds, rounded up, at least one.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(int((wait+time.Second-1)/time.Second), 1)
 }
 
 // emailKey is the key an address is counted under: a keyed hash, so Redis

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/practicemail/practicemail/templates"
@@ -74,8 +73,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, code int, m messag
 
 // tooMany answers 429 with Retry-After and a page saying when to try again.
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
-	secs := max(int((wait+time.Second-1)/time.Second), 1)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	secs := retryAfterSeconds(wait)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests", "retry_after": secs})
 		return

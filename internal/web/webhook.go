@@ -43,14 +43,8 @@ func (s *Server) bounceWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body"})
+	body, ok := readWebhookBody(w, r)
+	if !ok {
 		return
 	}
 	if !validSignature(r.Header.Get("X-Signature"), body, s.WebhookKey) {
@@ -109,4 +103,21 @@ func parseBounceReport(body []byte) (bounceReport, string) {
 		return in, "type: want hard, soft or complaint"
 	}
 	return in, ""
+}
+
+// readWebhookBody reads a webhook's raw body (signatures are over its
+// exact bytes), up to maxWebhookBody; otherwise it answers 413 or 400 and
+// returns false.
+func readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
+			return nil, false
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read the body"})
+		return nil, false
+	}
+	return body, true
 }
