@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/practicemail/practicemail/feeds"
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/mail"
 	"github.com/practicemail/practicemail/internal/store"
@@ -53,7 +54,8 @@ type Options struct {
 	// most this many. Set it to smtp.connections. [4]
 	InFlight int
 	// InquiryRetention is inquiries.retention: inquiry messages older
-	// than this are deleted by the retention task. [4320h]
+	// than this are deleted by the retention task.
+	// [config.DefaultInquiryRetention]
 	InquiryRetention time.Duration
 }
 
@@ -77,7 +79,7 @@ func (o Options) withDefaults() Options {
 		o.InFlight = 4
 	}
 	if o.InquiryRetention <= 0 {
-		o.InquiryRetention = 4320 * time.Hour
+		o.InquiryRetention = config.DefaultInquiryRetention
 	}
 	return o
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/crisis"
 	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/store"
@@ -24,10 +25,6 @@ type InquiryEnqueuer interface {
 type Classifier interface {
 	Urgent(message string) bool
 }
-
-// DefaultCrisisResources is said on the inquiry pages when the Server has
-// no CrisisResources (config inquiries.crisis_resources).
-const DefaultCrisisResources = "In the US, call or text 988 (Suicide & Crisis Lifeline). In an emergency, call 911."
 
 var (
 	defaultClassifierOnce sync.Once
@@ -234,7 +231,7 @@ func (s *Server) inquiryTooMany(w http.ResponseWriter, r *http.Request, wait tim
 
 func (s *Server) crisisResources() string {
 	if s.CrisisResources == "" {
-		return DefaultCrisisResources
+		return config.DefaultCrisisResources
 	}
 	return s.CrisisResources
 }

@@ -65,7 +65,7 @@ type Server struct {
 	Sealer          store.Sealer    // secrets.data_key; nil: /inquiries answers 404
 	Classifier      Classifier      // crisis language; nil: the default phrases
 	InquiryQueue    InquiryEnqueuer // nil: the reconciler finds the inquiries
-	CrisisResources string          // inquiries.crisis_resources; "": DefaultCrisisResources
+	CrisisResources string          // inquiries.crisis_resources; "": config.DefaultCrisisResources
 	CalendlyKey     []byte          // secrets.calendly_key: POST /webhooks/calendly
 	CalcomSecret    []byte          // secrets.calcom_secret: POST /webhooks/calcom
 	Now             func() time.Time
