@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -172,4 +173,48 @@ func stoppedDelays(s *inquirySite, stoppedAt map[string]time.Time) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ")
+}
+
+// TestInquiryJourneyReplyStopsOnlyTheirSequence is issue 9's "a reply piped
+// to `mail ingest` stops that person's sequence only", end to end: while
+// `practicemail run` sends the test sequence to rae and ann, rae's reply to
+// step 2 is piped to the practicemail binary's `mail ingest` on standard
+// input, as a mailbox rule would. Rae's step 3 never arrives; ann's does.
+// (TestMailIngest shows the command's answers on enrollments written by
+// hand; this shows it on a sequence being sent.)
+func TestInquiryJourneyReplyStopsOnlyTheirSequence(t *testing.T) {
+	bin := crashBuildBinary(t)
+	s := newInquirySite(t, "sqlite")
+	s.start()
+	const rae, ann = "rae@example.org", "ann@example.org"
+	s.inquireJSON("198.51.100.1", rae, "Rae", "Hello. "+phrase)
+	s.inquireJSON("198.51.100.2", ann, "Ann", "Hello. "+phrase)
+
+	step2 := s.waitMail(rae, stepProtection, 45*time.Second)
+	s.waitStep(ann, 2)
+	answer := "From: Rae <Rae@Example.org>\r\nTo: hello@stillpoint.example\r\nSubject: Re: " + stepProtection +
+		"\r\nMessage-ID: <reply-1@example.org>\r\nIn-Reply-To: " + step2.Header.Get("Message-Id") +
+		"\r\n\r\nThank you, I would like to talk. " + phrase + "\r\n"
+	cmd := exec.Command(bin, "mail", "ingest", "--config", s.config)
+	cmd.Env = crashChildEnv()
+	cmd.Stdin = strings.NewReader(answer)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rae@example.org replied: 1 follow-up sequence stopped") {
+		t.Fatalf("practicemail mail ingest: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), phrase) {
+		t.Errorf("mail ingest printed the reply's body:\n%s", out)
+	}
+	s.checkStoppedInTime(rae)
+	if st := s.sequenceState(rae); st != "stopped(replied)" {
+		t.Fatalf("after the reply rae's sequence is %s, want stopped(replied)", st)
+	}
+
+	s.waitStep(ann, 3)
+	s.checkLastStepHeldBack(rae)
+	s.checkStepsOnce(rae, 2)
+	s.checkStepsOnce(ann, 3)
+	if st := s.sequenceState(ann); st != store.EnrollmentDone {
+		t.Errorf("ann's sequence is %s, want done", st)
+	}
 }
