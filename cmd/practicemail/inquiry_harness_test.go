@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/practicemail/practicemail/internal/browsertest"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
+	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
@@ -44,12 +46,14 @@ const (
 // inquirySteps is the test sequence's subjects, in order.
 var inquirySteps = []string{stepThanks, stepProtection, stepFirst}
 
-// inquiryStep3Due is when the test sequence's last step falls due after the
-// inquiry; every step's window is always open.
-const inquiryStep3Due = 4 * time.Second
-
-// inquirySequence is sequences.dir's one file: steps at 0s, 2s and 4s, no
+// inquirySequence is sequences.dir's one file: steps at 0s, 2s and 10s, no
 // window (always open), each with its inbox preview text.
+//
+// The issue's figures are 0s, 2s and 4s. On a busy 2-core machine under
+// the race detector with Chromium running, step 2 was seen to arrive 5 s
+// late, after step 3 had been sent, leaving no moment between the two for
+// a booking, a reply or a kill to land in; 8 s between steps 2 and 3 leave
+// that moment with room to spare, and nothing else depends on the figures.
 const inquirySequence = `name: inquiry
 steps:
   - after: 0s
@@ -60,7 +64,7 @@ steps:
     template: inquiry/protection
     subject: "` + stepProtection + `"
     preview: "A few words on feeling less, and why there is no hurry."
-  - after: 4s
+  - after: 10s
     template: inquiry/first-session
     subject: "` + stepFirst + `"
     preview: "The room, the pace, and what happens afterwards."
@@ -224,6 +228,7 @@ func (s *inquirySite) checkLastStepHeldBack(address string) {
 	s.t.Helper()
 	last := len(inquirySteps) - 1
 	s.waitFor(address+"'s last step task to run", 45*time.Second, func() bool { return s.scheduledSteps(address)[last].done })
+	s.waitNoDeliveryOpen()
 	const margin = 3 * time.Second
 	time.Sleep(time.Until(s.scheduledSteps(address)[last].due.Add(margin)))
 	if n := len(s.mailTo(address, inquirySteps[last])); n != 0 {
@@ -231,13 +236,30 @@ func (s *inquirySite) checkLastStepHeldBack(address string) {
 	}
 }
 
-// checkStoppedInTime fails the test as inconclusive when address's last
-// step had already been queued when they were stopped: a machine too slow
-// for a 4 s sequence, where the stop could not have held it back.
+// checkStoppedInTime fails the test as inconclusive when, once address
+// was stopped, their last step had already arrived or a sender had already
+// claimed its ledger row: the sender checks the person after its claim, so
+// only a step not yet claimed shows that a stop holds it back. (With steps
+// 2 s apart and a busy machine this can happen; it has not in practice.)
 func (s *inquirySite) checkStoppedInTime(address string) {
 	s.t.Helper()
-	if s.scheduledSteps(address)[len(inquirySteps)-1].done {
-		s.t.Fatalf("inconclusive: %s's last step was already queued when they were stopped (the machine was too slow for a 4 s sequence)", address)
+	last := len(inquirySteps) - 1
+	q := `SELECT d.state, COALESCE(l.owner, '') FROM deliveries d
+		JOIN enrollment_steps st ON st.id = d.source_id JOIN enrollments e ON e.id = st.enrollment_id
+		JOIN contacts c ON c.id = e.contact_id
+		LEFT JOIN batch_leases l ON l.kind = d.kind AND l.source_id = d.source_id AND l.batch = d.batch
+		WHERE d.kind = ? AND c.email = ? AND st.step = ?`
+	if storetest.Engine(s.dbURL) == "postgres" {
+		q = strings.NewReplacer("d.kind = ?", "d.kind = $1", "c.email = ?", "c.email = $2", "st.step = ?", "st.step = $3").Replace(q)
+	}
+	var state, owner string
+	err := s.raw.QueryRowContext(context.Background(), q, store.KindStep, address, last).Scan(&state, &owner)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.t.Fatal(err)
+	}
+	if arrived := len(s.mailTo(address, inquirySteps[last])); arrived > 0 || state == store.DeliverySent || owner != "" {
+		s.t.Fatalf("inconclusive: when %s was stopped their last step had arrived %d time(s), its ledger row was %q, claimed by %q "+
+			"(the machine was too slow for this sequence)\nlogs (tail):\n%s", address, arrived, state, owner, tail(s.logs.String(), logLines()))
 	}
 }
 
@@ -329,4 +351,13 @@ func replyTo(m mailtest.Parsed) string {
 		return ""
 	}
 	return strings.ToLower(a.Address)
+}
+
+// waitNoDeliveryOpen waits until every ledger row has its outcome.
+func (s *inquirySite) waitNoDeliveryOpen() {
+	s.t.Helper()
+	s.waitFor("no delivery open", 60*time.Second, func() bool {
+		d := s.deliveries()
+		return d[store.DeliveryQueued] == 0 && d[store.DeliverySending] == 0
+	})
 }
