@@ -111,25 +111,38 @@ type inquirySite struct {
 // resources.
 func (s *inquirySite) inquireInBrowser(b *browsertest.Browser, email, name, message string) {
 	s.t.Helper()
-	if code := b.Navigate("inquiry-form", s.base+"/inquiries"); code != http.StatusOK {
-		s.t.Fatalf("GET /inquiries: status %d", code)
-	}
-	served := time.Now()
-	if w := browsertest.Eval[int](b, "document.documentElement.scrollWidth"); w > browsertest.Width {
-		s.t.Errorf("the inquiry form is %d px wide at a %d px screen: it scrolls sideways", w, browsertest.Width)
-	}
+	served := s.openForm(b, "inquiry-form", "/inquiries")
 	b.Do("inquiry-filled-in",
 		chromedp.SendKeys(chromedp.CSS("#name"), name),
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#message"), message),
 		chromedp.SendKeys(chromedp.CSS("#preferred_time"), "evenings"))
 	setChecked(b, "consent", true)
-	// The form takes a submission under 2 s after it was served for a bot's.
-	time.Sleep(time.Until(served.Add(2*time.Second + 200*time.Millisecond)))
+	takeTime(served)
 	resp := b.Submit("inquiry-sent", chromedp.Click(chromedp.CSS(`form[action="/inquiries"] button[type=submit]`)))
 	if page := b.Text("body"); resp.Status != http.StatusAccepted || !strings.Contains(page, "988") {
 		s.t.Fatalf("after sending the inquiry: status %d, want 202 with crisis resources (988); page:\n%s", resp.Status, page)
 	}
+}
+
+// openForm opens the hosted form at path at 360 px, checks that it does
+// not scroll sideways, and returns when it was served.
+func (s *site) openForm(b *browsertest.Browser, step, path string) (served time.Time) {
+	s.t.Helper()
+	if code := b.Navigate(step, s.base+path); code != http.StatusOK {
+		s.t.Fatalf("GET %s: status %d", path, code)
+	}
+	served = time.Now()
+	if w := browsertest.Eval[int](b, "document.documentElement.scrollWidth"); w > browsertest.Width {
+		s.t.Errorf("the form at %s is %d px wide at a %d px screen: it scrolls sideways", path, w, browsertest.Width)
+	}
+	return served
+}
+
+// takeTime waits as a person filling in a hosted form would: the forms
+// take a submission under 2 s after they were served for a bot's.
+func takeTime(served time.Time) {
+	time.Sleep(time.Until(served.Add(2*time.Second + 200*time.Millisecond)))
 }
 
 // inquireJSON writes to the practice as the snippet on the practice's own
