@@ -75,10 +75,13 @@ type InquiryEmail struct {
 	Practice   string
 	Name       string // the person's name as they gave it; may be empty
 	BookingURL string // where to book a consult; may be empty
+	Preview    string // the step's inbox preview text, shown as the hidden preheader; may be empty
 	Footer     Footer
 }
 
 func (d InquiryEmail) footer() Footer { return d.Footer }
+
+func (d InquiryEmail) preview() string { return d.Preview }
 
 // Post renders the "post" email. Its footer must be a complete marketing
 // footer. Without a PostURL it has no "Read on the blog" link.

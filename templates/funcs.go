@@ -28,6 +28,20 @@ var funcs = map[string]any{
 	"link": func(url, label string) buttonLink { return buttonLink{URL: url, Label: label} },
 	// heading wraps s and underlines it, for titles in text parts.
 	"heading": func(s string) string { return para{text: s, heading: 1}.render() },
+	// preheader is an email's inbox preview text, empty for an email
+	// without one: the layout shows it hidden at the top of the body.
+	"preheader": func(data any) string {
+		if p, ok := data.(previewed); ok {
+			return p.preview()
+		}
+		return ""
+	},
+}
+
+// previewed is implemented by the data of emails that choose the preview
+// text an inbox shows beside the subject (sequence steps).
+type previewed interface {
+	preview() string
 }
 
 // buttonLink is the data of the "button" partial.

@@ -141,7 +141,7 @@ func (w *Worker) handleInquiry(ctx context.Context, t *asynq.Task) error {
 func enrollmentOf(seq *sequences.Sequence) store.NewEnrollment {
 	e := store.NewEnrollment{Sequence: seq.Name, Version: seq.Version}
 	for i, st := range seq.Steps {
-		e.Steps = append(e.Steps, store.SequenceStep{Step: i, After: st.After, Template: st.Template, Subject: st.Subject})
+		e.Steps = append(e.Steps, store.SequenceStep{Step: i, After: st.After, Template: st.Template, Subject: st.Subject, Preview: st.Preview})
 	}
 	return e
 }

@@ -106,6 +106,7 @@ func (w *Worker) prepareStep(ctx context.Context, id int64) (*mail.Prepared, err
 		Practice:   w.Practice.Name,
 		Name:       m.Contact.Name,
 		BookingURL: w.Inquiries.BookingURL,
+		Preview:    m.Step.Preview, // the enrollment's edition, as the subject
 		Footer: templates.Footer{PracticeName: w.Practice.Name, PostalAddress: w.Practice.PostalAddress,
 			UnsubscribeURL: stop, PreferencesURL: stop, Marketing: true},
 	})

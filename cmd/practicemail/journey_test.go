@@ -132,22 +132,14 @@ func testJourneyPreferences(t *testing.T, engine string) {
 // a person's pace, and waits for the one confirmation email.
 func (s *site) subscribeInBrowser(b *browsertest.Browser, email, name string, topics []string) {
 	s.t.Helper()
-	if code := b.Navigate("subscribe-form", s.base+"/subscribe"); code != http.StatusOK {
-		s.t.Fatalf("GET /subscribe: status %d", code)
-	}
-	served := time.Now()
-	if w := browsertest.Eval[int](b, "document.documentElement.scrollWidth"); w > browsertest.Width {
-		s.t.Errorf("the sign-up form is %d px wide at a %d px screen: it scrolls sideways", w, browsertest.Width)
-	}
+	served := s.openForm(b, "subscribe-form", "/subscribe")
 	b.Do("filled-in",
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#name"), name))
 	for _, topic := range []string{store.TopicPosts, store.TopicNews} {
 		setChecked(b, "topic-"+topic, slices.Contains(topics, topic))
 	}
-	// The hosted form takes a submission under 2 s after it was served for
-	// a bot's; a person takes longer, and so does this one.
-	time.Sleep(time.Until(served.Add(2*time.Second + 200*time.Millisecond)))
+	takeTime(served)
 	resp := b.Submit("submitted", chromedp.Click(chromedp.CSS(`form[action="/subscribe"] button[type=submit]`)))
 	if resp.Status != http.StatusOK || !strings.Contains(strings.ToLower(b.Text("body")), "email") {
 		s.t.Fatalf("after submitting: status %d, page:\n%s", resp.Status, b.Text("body"))

@@ -59,7 +59,9 @@ func cmdPreviewSequence(ctx context.Context, m *Main, fs *flag.FlagSet, args []s
 		return fmt.Errorf("sequence %s has %s: no step %d", seq.Name, count(len(seq.Steps), "step"), step)
 	}
 	st := seq.Steps[step-1]
-	r, err := eng.Render(st.Template, sampleInquiryEmail(cfg))
+	d := sampleInquiryEmail(cfg)
+	d.Preview = st.Preview
+	r, err := eng.Render(st.Template, d)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ type SequenceStep struct {
 	After    time.Duration // since the enrollment started
 	Template string
 	Subject  string
+	Preview  string // inbox preview text; may be empty
 }
 
 // stepJSON is SequenceStep as stored: after as a Go duration, readable.
@@ -31,6 +32,7 @@ type stepJSON struct {
 	After    string `json:"after"`
 	Template string `json:"template"`
 	Subject  string `json:"subject"`
+	Preview  string `json:"preview,omitempty"`
 }
 
 // NewEnrollment starts a contact in a sequence.
@@ -64,7 +66,7 @@ var ErrNotEnrollable = errors.New("contact is not active")
 func (db *DB) Enroll(ctx context.Context, n NewEnrollment) (e *Enrollment, created bool, err error) {
 	steps := make([]stepJSON, len(n.Steps))
 	for i, s := range n.Steps {
-		steps[i] = stepJSON{Step: s.Step, After: s.After.String(), Template: s.Template, Subject: s.Subject}
+		steps[i] = stepJSON{Step: s.Step, After: s.After.String(), Template: s.Template, Subject: s.Subject, Preview: s.Preview}
 	}
 	snapshot, err := json.Marshal(steps)
 	if err != nil {
@@ -134,7 +136,7 @@ func scanEnrollment(row *sql.Row) (*Enrollment, error) {
 		if err != nil {
 			return nil, fmt.Errorf("enrollment %d: step %d: %w", e.ID, s.Step, err)
 		}
-		e.Steps = append(e.Steps, SequenceStep{Step: s.Step, After: after, Template: s.Template, Subject: s.Subject})
+		e.Steps = append(e.Steps, SequenceStep{Step: s.Step, After: after, Template: s.Template, Subject: s.Subject, Preview: s.Preview})
 	}
 	e.StartedAt = time.UnixMilli(at).UTC()
 	return &e, nil

@@ -249,3 +249,24 @@ func TestEraseContact(t *testing.T) {
 		})
 	}
 }
+
+// An enrollment keeps each step's preview text with the rest of its
+// edition, for the step's preheader; a step without one keeps none.
+func TestEnrollmentKeepsThePreviewText(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := saveInquiry(t, db, newSealer(t), inquiry("pia@example.org"))
+		steps := append([]store.SequenceStep(nil), testSteps...)
+		steps[1].Preview = "The room, the pace, and what happens afterwards."
+		e, _, err := db.Enroll(ctx, store.NewEnrollment{ContactID: c.ContactID, Sequence: "inquiry", Version: "v1", Steps: steps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Enrollment(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(steps, got.Steps); d != "" {
+			t.Errorf("steps kept (-want +got):\n%s", d)
+		}
+	})
+}

@@ -131,7 +131,7 @@ func (tx *Tx) enrollAndSchedule(ctx context.Context, w InquiryWork, c Contact, n
 func stepsSnapshot(steps []SequenceStep) (string, error) {
 	js := make([]stepJSON, len(steps))
 	for i, s := range steps {
-		js[i] = stepJSON{Step: s.Step, After: s.After.String(), Template: s.Template, Subject: s.Subject}
+		js[i] = stepJSON{Step: s.Step, After: s.After.String(), Template: s.Template, Subject: s.Subject, Preview: s.Preview}
 	}
 	b, err := json.Marshal(js)
 	return string(b), err
