@@ -93,9 +93,8 @@ func measureInquiries(ctx context.Context, o options) (*inquiryResult, error) {
 // postResult is POST /inquiries as fast as postConns clients can send
 // them, then at postRate a second.
 type postResult struct {
-	closed, open loadResult
-	drained      time.Duration // until the closed loop's emails were all sent
-	pm           pmResult
+	aloneResult
+	pm pmResult
 }
 
 // measurePosts runs practicemail on a fresh database and posts inquiries
@@ -105,7 +104,11 @@ func measurePosts(ctx context.Context, o options) (postResult, error) {
 	pm, err := runSession(ctx, o, 0, o.syncs[0], func(s *session) driver {
 		s.env, s.name = inquiryEnv(o.inq), "inquiries"
 		return func(ctx context.Context, _ *pmResult, _ int, exited <-chan struct{}) error {
-			return s.inquiryPosts(ctx, exited, &r)
+			var err error
+			r.aloneResult, err = s.postAlone(ctx, exited, aloneLoad{poster: newInquiries, conns: o.inq.postConns,
+				perSecond: o.inq.postRate, stretch: o.inq.postFor, done: (*ledger).inquiriesDone,
+				what: "the inquiries' acknowledgements and notifications sent"})
+			return err
 		}
 	})
 	r.pm = pm
@@ -119,35 +122,4 @@ func newInquiries(addr, prefix string, conns int) *poster {
 		return fmt.Sprintf(`{"name": "Person %d", "email": %q, "message": %q, "time_zone": %q, "consent": true}`,
 			i, inquirerEmail(prefix, i), inquiryMessage, practiceTimeZone)
 	})
-}
-
-// inquiryPosts waits for the child's first poll, then measures inquiries
-// as fast as postConns clients can send them, waits until their
-// acknowledgements and notifications are sent, then measures them at
-// postRate.
-func (s *session) inquiryPosts(ctx context.Context, exited <-chan struct{}, r *postResult) error {
-	l, err := openLedger(s.dbPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	if err := waitFor(ctx, exited, 60*time.Second, "the first poll", l.baselined); err != nil {
-		return err
-	}
-	q := s.o.inq
-	load, cancel := context.WithTimeout(ctx, q.postFor)
-	r.closed = newInquiries(s.httpAddr, "closed-", q.postConns).closedLoop(load, q.postConns)
-	cancel()
-	t0 := time.Now()
-	sends := time.Duration(2*len(r.closed.lat)/q.rate) * time.Second // an acknowledgement and a notification each
-	if err := waitFor(ctx, exited, 2*time.Minute+2*sends, "the inquiries' emails sent", l.inquiriesDone); err != nil {
-		return err
-	}
-	r.drained = time.Since(t0)
-	load, cancel = context.WithTimeout(ctx, q.postFor)
-	defer cancel()
-	start := time.Now()
-	samples := newInquiries(s.httpAddr, "open-", 64).openLoop(load, q.postRate)
-	r.open = window(samples, start, start.Add(q.postFor))
-	return nil
 }

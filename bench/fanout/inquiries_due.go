@@ -83,15 +83,11 @@ func wholeSecond(t time.Time) time.Time {
 // dueSteps waits for the child's first poll, samples the sink and Redis's
 // memory from then, and waits for every step to be sent after it fell due.
 func (s *session) dueSteps(ctx context.Context, pid int, exited <-chan struct{}, r *dueResult) error {
-	l, err := openLedger(s.dbPath)
+	l, err := s.ready(ctx, exited, 60*time.Second+time.Duration(r.n)*time.Millisecond) // its reconcile at start enqueues the steps
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	start := 60*time.Second + time.Duration(r.n)*time.Millisecond // its reconcile at start enqueues every open step
-	if err := waitFor(ctx, exited, start, "the first poll", l.baselined); err != nil {
-		return err
-	}
 	r.ready = time.Until(r.due)
 	if err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrollment_steps WHERE done_at IS NULL`).Scan(&r.open); err != nil {
 		return fmt.Errorf("read the open steps: %w", err)
