@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -22,21 +21,18 @@ import (
 // days after it, the acknowledgements done, and each step ready to send
 // to its person.
 func TestSeedDueStepsFitsTheSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "practicemail.db")
+	path := migrated(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	due := time.Now().Add(time.Minute).Truncate(time.Second).UTC()
 	ids, err := seedDueSteps(ctx, path, 20, due)
 	if err != nil {
 		t.Fatal(err)
 	}
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	open, err := db.OpenSteps(ctx, due)
 	if err != nil {
 		t.Fatal(err)
@@ -71,15 +67,8 @@ func TestSeedDueStepsFitsTheSchema(t *testing.T) {
 // The child's configuration with the inquiry settings is one practicemail
 // accepts, with the inquiry routes on and the section's send rate.
 func TestConfigWithInquiryEnvLoads(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "practicemail.yaml")
-	o := options{smtpAddr: "127.0.0.1:2525", redisURL: "redis://127.0.0.1:6379/12", conns: 4, inq: inquiryOptions{rate: 250}}
-	if err := writeConfig(path, "/tmp/x.db", "127.0.0.1:18080", o, "http://127.0.0.1:1/feed/"); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, inquiryEnv(o.inq))
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := inquiryOptions{rate: 250}
+	cfg := childConfig(t, options{inq: q}, inquiryEnv(q))
 	if !cfg.InquiriesOn() || string(cfg.Secrets.DataKey) != string(dataKey) || cfg.SMTP.Rate.N != 250 || cfg.SMTP.Rate.Per != time.Second {
 		t.Errorf("inquiries on %v, data key %q, rate %+v", cfg.InquiriesOn(), cfg.Secrets.DataKey, cfg.SMTP.Rate)
 	}
