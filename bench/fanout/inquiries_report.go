@@ -39,7 +39,7 @@ func inquiryReport(o options, r inquiryResult) string {
 	fmt.Fprintf(&b, "| peak RSS MB: until the last send / whole life | %.1f / %.1f |\n", mb(d.doneRSS), mb(d.pm.maxRSS))
 	fmt.Fprintf(&b, "| CPU s, due → last sent: practicemail / Redis / smtp-sink | %s / %s / %s |\n", secs(d.use.child), secs(d.use.redis), secs(d.use.sink))
 	fmt.Fprintf(&b, "| other load, cores | %s |\n", cores(d.use.otherCores()))
-	fmt.Fprintf(&b, "| Redis used_memory MB: with every step's task scheduled / peak | %.1f / %.1f |\n", mb(d.redis.ready), mb(d.redis.peak))
+	fmt.Fprintf(&b, "| Redis used_memory MB: once started (the reconciler has enqueued the steps due within the hour) / peak | %.1f / %.1f |\n", mb(d.redis.ready), mb(d.redis.peak))
 	fmt.Fprintf(&b, "| seeding s | %.1f |\n", d.seed.Seconds())
 	within, once, mem := "met", "met", "met"
 	if d.busiestCalendar() > rateAllowance(d.rate) {
