@@ -80,18 +80,10 @@ func wholeSecond(t time.Time) time.Time {
 	return t
 }
 
-// dueSteps waits for the child's first poll, samples the sink and Redis's
-// memory from then, and waits for every step to be sent after it fell due.
+// dueSteps samples the sink and Redis's memory from the child's start
+// (before it can send anything), waits for its first poll, then for every
+// step to be sent after it fell due.
 func (s *session) dueSteps(ctx context.Context, pid int, exited <-chan struct{}, r *dueResult) error {
-	l, err := s.ready(ctx, exited, 60*time.Second+time.Duration(r.n)*time.Millisecond) // its reconcile at start enqueues the steps
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	r.ready = time.Until(r.due)
-	if err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrollment_steps WHERE done_at IS NULL`).Scan(&r.open); err != nil {
-		return fmt.Errorf("read the open steps: %w", err)
-	}
 	tail, err := openSinkTail(s.o.sinkLog)
 	if err != nil {
 		return fmt.Errorf("smtp-sink's counter (-sink-log): %w", err)
@@ -104,7 +96,16 @@ func (s *session) dueSteps(ctx context.Context, pid int, exited <-chan struct{},
 	if err != nil {
 		return err
 	}
-	r.redis.ready = mem.first()
+	l, err := s.ready(ctx, exited, 60*time.Second+time.Duration(r.n)*time.Millisecond) // its reconcile at start enqueues the steps
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	r.ready = time.Until(r.due)
+	r.redis.ready = mem.last()
+	if err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrollment_steps WHERE done_at IS NULL`).Scan(&r.open); err != nil {
+		return fmt.Errorf("read the open steps: %w", err)
+	}
 	select {
 	case <-time.After(time.Until(r.due)):
 	case <-exited:

@@ -163,10 +163,9 @@ func busiestSecond(ticks []tick) int64 {
 // redisMemory samples Redis's used_memory every interval until ctx ends,
 // and returns the largest seen.
 type redisMemory struct {
-	mu          sync.Mutex
-	start, peak int64
-	started     chan struct{} // closed once start is read (or could not be)
-	done        chan struct{}
+	mu        sync.Mutex
+	now, peak int64
+	done      chan struct{}
 }
 
 func sampleRedisMemory(ctx context.Context, redisURL string, every time.Duration) (*redisMemory, error) {
@@ -175,23 +174,17 @@ func sampleRedisMemory(ctx context.Context, redisURL string, every time.Duration
 		return nil, err
 	}
 	rdb := redis.NewClient(opt)
-	m := &redisMemory{started: make(chan struct{}), done: make(chan struct{})}
+	m := &redisMemory{done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
 		defer rdb.Close()
 		tk := time.NewTicker(every)
 		defer tk.Stop()
-		for i := 0; ; i++ {
+		for {
 			if n, err := usedMemory(ctx, rdb); err == nil {
 				m.mu.Lock()
-				m.peak = max(m.peak, n)
-				if i == 0 {
-					m.start = n
-				}
+				m.now, m.peak = n, max(m.peak, n)
 				m.mu.Unlock()
-			}
-			if i == 0 {
-				close(m.started)
 			}
 			select {
 			case <-ctx.Done():
@@ -203,12 +196,11 @@ func sampleRedisMemory(ctx context.Context, redisURL string, every time.Duration
 	return m, nil
 }
 
-// first is the first sample (0 if it could not be read).
-func (m *redisMemory) first() int64 {
-	<-m.started
+// last is the latest sample (0 before the first).
+func (m *redisMemory) last() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.start
+	return m.now
 }
 
 // wait waits for the sampler to stop (its ctx ended) and returns the peak.
