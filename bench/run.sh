@@ -16,6 +16,13 @@
 # BENCH_SUBSCRIBE (20000; 0 skips the sign-ups), BENCH_SUBSCRIBE_RATE (100
 # sign-ups/s beside the fan-out), BENCH_ARGS (more flags for bench/fanout,
 # e.g. -keep).
+#
+# Then inquiries: BENCH_INQUIRIES (10000; 0 skips) people in the inquiry
+# sequence whose next step falls due at one instant, sent by `practicemail
+# run` at smtp.rate BENCH_INQUIRY_RATE (200 a second): the sink's count per
+# second against that rate, each step once (sink and ledger), peak RSS; then
+# POST /inquiries on loopback, 8 clients back to back and an open loop of
+# BENCH_INQUIRY_POST_RATE (20) a second, with p50 and p99.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -27,6 +34,9 @@ runs="${BENCH_RUNS:-1}"
 sync="${BENCH_SQLITE_SYNC:-full,normal}"
 subscribe="${BENCH_SUBSCRIBE:-20000}"
 subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
+inquiries="${BENCH_INQUIRIES:-10000}"
+inquiry_rate="${BENCH_INQUIRY_RATE:-200}"
+inquiry_post_rate="${BENCH_INQUIRY_POST_RATE:-20}"
 redis_url="${BENCH_REDIS:-redis://127.0.0.1:6379/12}"
 sink=/usr/sbin/smtp-sink
 
@@ -84,4 +94,5 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
   -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -redis "$redis_url" \
-  -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" -out bench-results ${BENCH_ARGS:-}
+  -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" \
+  -inquiries "$inquiries" -inquiry-rate "$inquiry_rate" -inquiry-post-rate "$inquiry_post_rate" -out bench-results ${BENCH_ARGS:-}

@@ -247,7 +247,7 @@ func TestSecondInquiryNotifiesAgainWithoutSecondEnrollment(t *testing.T) {
 		}
 		waitFor(t, "every step", func() bool { return len(r.to(t, "ben@example.org")) == 3 && len(r.to(t, notifyTo)) == 2 })
 		waitFor(t, "the sequence's end", func() bool {
-			open, err := db.OpenSteps(ctx)
+			open, err := db.OpenSteps(ctx, time.Now().Add(time.Hour))
 			return err == nil && len(open) == 0
 		})
 		if _, err := db.StepToSend(ctx, 4); !errors.Is(err, store.ErrNotFound) {

@@ -29,7 +29,7 @@ type Scheduler struct {
 	Redis     redis.UniversalClient
 	Feeds     []store.FeedSpec // the configured feeds, applied while leading
 	Tick      time.Duration    // how often to look for due feeds [1s]
-	Reconcile time.Duration    // how often to reconcile [30s]
+	Reconcile time.Duration    // how often to reconcile [30s]; at most half of stepHorizon
 	LockKey   string           // [SchedulerLockKey]
 
 	lockErr string // the last error taking the lock, logged once until it changes
@@ -63,6 +63,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.Reconcile <= 0 {
 		s.Reconcile = 30 * time.Second
 	}
+	// A lost step task is re-created by a pass within stepHorizon of its
+	// due time: passes must come more often than that.
+	s.Reconcile = min(s.Reconcile, stepHorizon/2)
 	if s.LockKey == "" {
 		s.LockKey = SchedulerLockKey
 	}

@@ -39,7 +39,7 @@ func TestFlushAllMidSequenceContinues(t *testing.T) {
 			return len(r.to(t, "cy@example.org")) == 3 && len(r.to(t, "dee@example.org")) == 3 && len(r.to(t, notifyTo)) == 2
 		})
 		waitFor(t, "no step open", func() bool {
-			open, err := db.OpenSteps(ctx)
+			open, err := db.OpenSteps(ctx, time.Now().Add(time.Hour))
 			return err == nil && len(open) == 0
 		})
 		if n, err := r.w.Reconcile(ctx, false); err != nil || n != 0 {
@@ -163,7 +163,7 @@ func TestStepsAreScheduledInTheirWindowAndZone(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		open, err := db.OpenSteps(ctx)
+		open, err := db.OpenSteps(ctx, clock.Now().AddDate(0, 0, 7))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,6 +41,8 @@ type options struct {
 	subscribeRate  float64       // sign-ups per second beside the fan-out (and alone, to compare)
 	subscribeConns int           // clients of the closed loop that finds the most sign-ups per second
 	subscribeFor   time.Duration // how long each stretch of sign-ups alone lasts
+
+	inq inquiryOptions // the inquiry section (inquiries.go)
 }
 
 func main() {
@@ -77,7 +79,11 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
 	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
 	fs.DurationVar(&o.subscribeFor, "subscribe-for", 10*time.Second, "how long each stretch of sign-ups alone lasts")
+	o.inq.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.inq.check(); err != nil {
 		return o, err
 	}
 	for _, s := range strings.Split(sizes, ",") {
@@ -125,6 +131,10 @@ func run(ctx context.Context, o options) error {
 		}
 		signups = &r
 	}
+	inquiries, err := measureInquiries(ctx, o)
+	if err != nil {
+		return err
+	}
 	for _, n := range o.sizes {
 		for run := 1; run <= o.runs; run++ {
 			rs, err := measureSize(ctx, o, n, msgs)
@@ -142,7 +152,7 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	return report(o, m, msgs, results, signups)
+	return report(o, m, msgs, results, signups, inquiries)
 }
 
 // measureSize runs the baseline, then practicemail once per SQLite

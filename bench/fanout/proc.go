@@ -60,6 +60,13 @@ func sinkCount(path string) int64 {
 	if err != nil {
 		return -1
 	}
+	return lastMesg(b)
+}
+
+// lastMesg is the last "mesg=N" counter in smtp-sink -c output: 0 when
+// there is none yet, -1 when it cannot be read. A counter cut short at the
+// end of b reads short: give it complete records (each ends in '\r').
+func lastMesg(b []byte) int64 {
 	i := bytes.LastIndex(b, []byte("mesg="))
 	if i < 0 {
 		return 0

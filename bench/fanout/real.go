@@ -72,6 +72,11 @@ func runSession(ctx context.Context, o options, n int, sync string, drive func(*
 		return res, err
 	}
 	fmt.Fprintf(os.Stderr, "   seeded %d subscribers in %s\n", n, res.seed.Round(time.Millisecond))
+	if s.prepare != nil {
+		if err := s.prepare(ctx); err != nil {
+			return res, err
+		}
+	}
 	if s.redisPID, err = flushRedis(ctx, o.redisURL); err != nil {
 		return res, err
 	}
@@ -89,6 +94,16 @@ type session struct {
 	driver              driver
 	during              func(ctx context.Context) []sample // load from the post's publication until every message is sent, if any
 	load                []sample                           // what during measured
+	prepare             func(ctx context.Context) error    // more seeding, after the subscribers' and before the child starts, if any
+	env                 []string                           // more of the child's environment (PRACTICEMAIL_* settings), if any
+	name                string                             // names its CPU profile; else the number of subscribers does
+}
+
+func (s *session) label() string {
+	if s.name != "" {
+		return s.name
+	}
+	return fmt.Sprint(s.n)
 }
 
 // freeAddr is a loopback address with a port nobody listens on now.
@@ -175,9 +190,10 @@ func (s *session) measure(ctx context.Context, res *pmResult) error {
 	defer logFile.Close()
 	args := []string{"run", "--config", s.config}
 	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
-		args = append(args, "--cpuprofile", fmt.Sprintf("%s.%d", p, s.n))
+		args = append(args, "--cpuprofile", fmt.Sprintf("%s.%s", p, s.label()))
 	}
 	cmd := command(context.WithoutCancel(ctx), s.o.bin, s.dir, args...)
+	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

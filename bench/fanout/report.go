@@ -73,7 +73,7 @@ func mb(bytes int64) float64 { return float64(bytes) / (1 << 20) }
 func perMsg(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) }
 
 // report prints the tables and saves them under o.outDir.
-func report(o options, m machine, msgs [][]byte, results []result, signups *signupResult) error {
+func report(o options, m machine, msgs [][]byte, results []result, signups *signupResult, inquiries *inquiryResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# practicemail fan-out benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %d cores, %s, %s RAM, Linux %s, %s; sink: smtp-sink (%s); practicemail %s; %d SMTP connections; SQLite synchronous=%s.\n\n",
@@ -100,6 +100,9 @@ func report(o options, m machine, msgs [][]byte, results []result, signups *sign
 	b.WriteString(verdict(results))
 	if signups != nil {
 		b.WriteString(signupReport(o, *signups))
+	}
+	if inquiries != nil {
+		b.WriteString(inquiryReport(o, *inquiries))
 	}
 	fmt.Fprintf(&b, "\n%s", method(len(msgs[0])))
 	fmt.Print(b.String())

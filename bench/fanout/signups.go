@@ -12,14 +12,12 @@ import (
 // and beside a fan-out to n subscribers, with that fan-out alone on each
 // side of it.
 type signupResult struct {
-	n       int
-	closed  loadResult // as many as conns clients can send, no fan-out
-	open    loadResult // at o.signupRate, no fan-out
-	during  loadResult // at o.signupRate, requests due while the fan-out ran
-	before  pmResult   // the fan-out alone, just before
-	with    pmResult   // the fan-out with the sign-ups
-	after   pmResult   // the fan-out alone, just after
-	drained time.Duration
+	n           int
+	aloneResult            // no fan-out: as many as conns clients can send, then at o.signupRate
+	during      loadResult // at o.signupRate, requests due while the fan-out ran
+	before      pmResult   // the fan-out alone, just before
+	with        pmResult   // the fan-out with the sign-ups
+	after       pmResult   // the fan-out alone, just after
 }
 
 // aloneRate is the fan-out's msg/s alone: n over the mean of the two
@@ -70,29 +68,11 @@ func measureSignups(ctx context.Context, o options) (signupResult, error) {
 // as fast as o.subscribeConns clients can send them, waits until their
 // confirmations are sent, then measures them at o.subscribeRate.
 func (s *session) signupsAlone(ctx context.Context, exited <-chan struct{}, r *signupResult) error {
-	l, err := openLedger(s.dbPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	if err := waitFor(ctx, exited, 60*time.Second, "the first poll", l.baselined); err != nil {
-		return err
-	}
 	o := s.o
-	load, cancel := context.WithTimeout(ctx, o.subscribeFor)
-	r.closed = newSignups(s.httpAddr, "closed-", o.subscribeConns).closedLoop(load, o.subscribeConns)
-	cancel()
-	t0 := time.Now()
-	if err := waitFor(ctx, exited, 5*time.Minute, "the confirmations sent", l.drained); err != nil {
-		return err
-	}
-	r.drained = time.Since(t0)
-	load, cancel = context.WithTimeout(ctx, o.subscribeFor)
-	defer cancel()
-	start := time.Now()
-	samples := newSignups(s.httpAddr, "open-", 64).openLoop(load, o.subscribeRate)
-	r.open = window(samples, start, start.Add(o.subscribeFor))
-	return nil
+	var err error
+	r.aloneResult, err = s.postAlone(ctx, exited, aloneLoad{poster: newSignups, conns: o.subscribeConns,
+		perSecond: o.subscribeRate, stretch: o.subscribeFor, done: (*ledger).drained, what: "the confirmations sent"})
+	return err
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -16,7 +16,7 @@ import (
 // scripts post from there (http.allowed_origins in the child's config).
 const signupOrigin = "https://stillpoint.example"
 
-// loadResult is one stretch of POST /subscribe load.
+// loadResult is one stretch of POST load (sign-ups or inquiries).
 type loadResult struct {
 	elapsed time.Duration
 	codes   map[int]int     // answers by HTTP status; 0 for a transport error
@@ -31,7 +31,7 @@ func (r loadResult) total() int {
 	return n
 }
 
-// rate is answered sign-ups (2xx) per second.
+// rate is answered requests (2xx) per second.
 func (r loadResult) rate() float64 {
 	if r.elapsed <= 0 {
 		return 0
@@ -63,33 +63,41 @@ func (r loadResult) others() string {
 	return strings.Join(parts, " ")
 }
 
-// signups posts sign-ups to one practicemail, each a new address from a
-// client address of its own (X-Forwarded-For, which the child believes of
-// loopback): the per-client and per-address limits are checked in Redis on
-// every request, as in production, but none is reached, so what is
-// measured is the sign-up itself.
-type signups struct {
-	url    string // http://host:port/subscribe
+// poster posts JSON forms to one practicemail from the practice's site,
+// each from a client address of its own (X-Forwarded-For, which the child
+// believes of loopback) and, by its body, for a new address: the
+// per-client and per-address limits are checked in Redis on every request,
+// as in production, but none is reached, so what is measured is the
+// request itself. POST /subscribe (newSignups) and POST /inquiries
+// (newInquiries) are its two uses.
+type poster struct {
+	url    string // http://host:port/path
 	client *http.Client
 	next   atomic.Int64
-	prefix string // keeps addresses of separate stretches apart
+	body   func(i int64) string // the i-th request's JSON body
 }
 
 // clientSeq numbers the pretend client addresses across every stretch of
 // load, so that none is used twice in a run (16 million before one is).
 var clientSeq atomic.Int64
 
-func newSignups(addr, prefix string, conns int) *signups {
+func newPoster(addr, path string, conns int, body func(i int64) string) *poster {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	return &signups{url: "http://" + addr + "/subscribe", prefix: prefix,
+	return &poster{url: "http://" + addr + path, body: body,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-// one posts one sign-up and returns its status (0 for a transport error).
-func (s *signups) one(ctx context.Context) int {
-	i := s.next.Add(1)
-	body := fmt.Sprintf(`{"email": "%s%d@example.org", "name": "Reader %d", "topics": ["posts"]}`, s.prefix, i, i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(body))
+// newSignups posts sign-ups, each a new address starting with prefix, which
+// keeps the addresses of separate stretches apart.
+func newSignups(addr, prefix string, conns int) *poster {
+	return newPoster(addr, "/subscribe", conns, func(i int64) string {
+		return fmt.Sprintf(`{"email": "%s%d@example.org", "name": "Reader %d", "topics": ["posts"]}`, prefix, i, i)
+	})
+}
+
+// one posts one request and returns its status (0 for a transport error).
+func (s *poster) one(ctx context.Context) int {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(s.body(s.next.Add(1))))
 	if err != nil {
 		return 0
 	}
@@ -150,8 +158,8 @@ func (r *recorder) all() []sample {
 }
 
 // closedLoop keeps conns requests in flight, each sent as the previous
-// answer arrives, until ctx ends: the most sign-ups per second it can take.
-func (s *signups) closedLoop(ctx context.Context, conns int) loadResult {
+// answer arrives, until ctx ends: the most requests per second it can take.
+func (s *poster) closedLoop(ctx context.Context, conns int) loadResult {
 	var rec recorder
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -167,11 +175,11 @@ func (s *signups) closedLoop(ctx context.Context, conns int) loadResult {
 	return window(rec.all(), start, time.Now())
 }
 
-// openLoop starts a sign-up every 1/perSecond, whether or not earlier ones
+// openLoop starts a request every 1/perSecond, whether or not earlier ones
 // were answered, until ctx ends, and returns every answer. A latency counts
 // from when the request was due, so a server that stalls is not let off by
 // the client waiting for it.
-func (s *signups) openLoop(ctx context.Context, perSecond float64) []sample {
+func (s *poster) openLoop(ctx context.Context, perSecond float64) []sample {
 	var rec recorder
 	start := time.Now()
 	every := time.Duration(float64(time.Second) / perSecond)

@@ -102,38 +102,54 @@ func TestWindowPercentiles(t *testing.T) {
 // The child's configuration, with the sign-up keys, is one practicemail
 // accepts.
 func TestConfigWithSignupKeysLoads(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "practicemail.yaml")
-	o := options{smtpAddr: "127.0.0.1:2525", redisURL: "redis://127.0.0.1:6379/12", conns: 4, subscribeN: 20000}
-	if err := writeConfig(path, "/tmp/x.db", "127.0.0.1:18080", o, "http://127.0.0.1:1/feed/"); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		b, _ := os.ReadFile(path)
-		t.Fatalf("%v\n%s", err, b)
-	}
+	cfg := childConfig(t, options{subscribeN: 20000}, nil)
 	if len(cfg.HTTP.AllowedOrigins) != 1 || len(cfg.HTTP.TrustedProxies) != 1 || cfg.HTTP.Addr != "127.0.0.1:18080" {
 		t.Fatalf("http: %+v", cfg.HTTP)
 	}
 }
 
-// The bench writes its subscribers straight into the tables: they must
-// still fit the schema the migrations make today.
-func TestSeedFitsTheSchema(t *testing.T) {
+// childConfig is the configuration the bench writes for a child with o
+// (its SMTP, Redis and connections filled in), loaded with env as
+// practicemail loads it.
+func childConfig(t *testing.T, o options, env []string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "practicemail.yaml")
+	o.smtpAddr, o.redisURL, o.conns = "127.0.0.1:2525", "redis://127.0.0.1:6379/12", 4
+	if err := writeConfig(path, "/tmp/x.db", "127.0.0.1:18080", o, "http://127.0.0.1:1/feed/"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, env)
+	if err != nil {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("%v\n%s", err, b)
+	}
+	return cfg
+}
+
+// migrated is a new SQLite database file, migrated.
+func migrated(t *testing.T) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "practicemail.db")
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+path)
+	db, err := store.Open(context.Background(), "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Migrate(ctx); err != nil {
+	defer db.Close()
+	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	return path
+}
+
+// The bench writes its subscribers straight into the tables: they must
+// still fit the schema the migrations make today.
+func TestSeedFitsTheSchema(t *testing.T) {
+	path := migrated(t)
+	ctx := context.Background()
 	if _, err := seed(ctx, path, 50); err != nil {
 		t.Fatal(err)
 	}
-	db, err = store.Open(ctx, "sqlite:"+path)
+	db, err := store.Open(ctx, "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,17 @@ import (
 	"time"
 )
 
-// OpenSteps returns the scheduled steps whose task has not run (done_at
-// unset) of active enrollments of active contacts, due first: the
-// reconciler enqueues a task for each that Redis lost.
-func (db *DB) OpenSteps(ctx context.Context) ([]ScheduledStep, error) {
+// OpenSteps returns the scheduled steps due by dueBy whose task has not
+// run (done_at unset), of active enrollments of active contacts, due
+// first: the reconciler enqueues a task for each that Redis lost. It asks
+// only about what falls due before its next pass or two, not about every
+// step of every enrollment, due days and weeks away; the partial index
+// enrollment_steps_open keeps the later ones unread.
+func (db *DB) OpenSteps(ctx context.Context, dueBy time.Time) ([]ScheduledStep, error) {
 	rows, err := db.query(ctx, `SELECT s.id, s.enrollment_id, s.step, s.due_at FROM enrollment_steps s
 		JOIN enrollments e ON e.id = s.enrollment_id JOIN contacts c ON c.id = e.contact_id
-		WHERE s.done_at IS NULL AND e.state = 'active' AND c.status = 'active' ORDER BY s.due_at, s.id`)
+		WHERE s.done_at IS NULL AND s.due_at <= ? AND e.state = 'active' AND c.status = 'active'
+		ORDER BY s.due_at, s.id`, dueBy.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("open steps: %w", err)
 	}

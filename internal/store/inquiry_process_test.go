@@ -79,7 +79,7 @@ func TestQueueStepAndStopContact(t *testing.T) {
 		in := saveInquiry(t, db, s, inquiry("rae@example.org"))
 		p, err := db.ProcessInquiry(ctx, work(in.InquiryID))
 		must(t, err)
-		open, err := db.OpenSteps(ctx)
+		open, err := db.OpenSteps(ctx, time.Now().Add(3*time.Hour))
 		must(t, err)
 		if diff := cmp.Diff(p.Steps, open); diff != "" {
 			t.Errorf("open steps (-scheduled +open):\n%s", diff)
@@ -107,7 +107,7 @@ func TestQueueStepAndStopContact(t *testing.T) {
 		if n != 1 {
 			t.Errorf("StopContact stopped %d enrollments, want 1", n)
 		}
-		if open, _ := db.OpenSteps(ctx); len(open) != 0 {
+		if open, _ := db.OpenSteps(ctx, time.Now().Add(3*time.Hour)); len(open) != 0 {
 			t.Errorf("open steps of a stopped contact: %+v", open)
 		}
 		q, err = db.QueueStep(ctx, p.Steps[1].ID)
