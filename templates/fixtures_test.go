@@ -118,7 +118,7 @@ func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 // visibleText is the text a reader of the HTML part sees.
 func visibleText(t *testing.T, h string) string {
 	t.Helper()
-	s, err := plainText(h)
+	s, err := PlainText(h)
 	if err != nil {
 		t.Fatalf("plainText: %v", err)
 	}
