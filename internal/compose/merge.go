@@ -46,6 +46,10 @@ func newMerge(src string, fields Fields) (*merge, error) {
 		rand.Read(b)
 		m.nonce = hex.EncodeToString(b)
 	}
+	if i := strings.Index(src, "{{{"); i >= 0 { // a template language's unescaped field
+		return nil, fmt.Errorf("compose: %q is not a merge field: a field is {{name}}, with two braces; the fields are %s",
+			excerpt(src[i:]), knownFields)
+	}
 	var err error
 	m.src = fieldPattern.ReplaceAllStringFunc(src, func(field string) string {
 		marker, ferr := m.marker(field)
