@@ -145,3 +145,18 @@ func visibleText(t *testing.T, h string) string {
 	}
 	return words(s)
 }
+
+// wantInBothParts fails the test for each of wants that the reader of
+// either part would not see.
+func wantInBothParts(t *testing.T, r Rendered, wants ...string) {
+	t.Helper()
+	html, text := visibleText(t, r.HTML), words(r.Text)
+	for _, want := range wants {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML part lacks %q", want)
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("text part lacks %q", want)
+		}
+	}
+}
