@@ -61,6 +61,24 @@ type rewriter struct {
 // rewriter it returns knows which images were kept and dropped, for
 // choosing the item's image.
 func sanitizeHTML(fragment string, base *url.URL) (string, *rewriter) {
+	return sanitizeWith(fragment, base, dropAppearedFirst)
+}
+
+// SanitizeHTML makes HTML written for an email (a campaign's body) safe by
+// the rules feed content follows: no script, style, form, SVG, <base> or
+// event handler; no tracking pixel or data: image; embeds, videos and audio
+// as links; only absolute http and https URLs (and mailto:, tel:, sms:
+// links), so a relative URL, which has no base here, is dropped. Only the
+// tidying aimed at blogging platforms' feeds (WordPress's "appeared first
+// on" line) is left out.
+func SanitizeHTML(fragment string) string {
+	s, _ := sanitizeWith(fragment, nil, nil)
+	return s
+}
+
+// sanitizeWith is sanitizeHTML with tidy, when not nil, applied to the
+// parsed fragment before it is sanitised.
+func sanitizeWith(fragment string, base *url.URL, tidy func(body *html.Node)) (string, *rewriter) {
 	rw := &rewriter{base: base, seenImgs: map[string]bool{}, noscriptImgs: map[string]bool{},
 		dropped: map[string]bool{}, linked: map[string]bool{}}
 	if strings.TrimSpace(fragment) == "" {
@@ -79,7 +97,9 @@ func sanitizeHTML(fragment string, base *url.URL) (string, *rewriter) {
 		body.AppendChild(n)
 	}
 	rw.walk(body, false)
-	dropAppearedFirst(body)
+	if tidy != nil {
+		tidy(body)
+	}
 	for n := body.FirstChild; n != nil; n = n.NextSibling {
 		if err := html.Render(&b, n); err != nil {
 			return policy.Sanitize(fragment), rw

@@ -225,3 +225,26 @@ func TestSanitizeDropsAppearedFirstLine(t *testing.T) {
 		}
 	}
 }
+
+// TestSanitizeHTMLExported: the sanitiser other packages use (campaign
+// bodies) is the feed one without a base URL and without the feed-only
+// tidying.
+func TestSanitizeHTMLExported(t *testing.T) {
+	const line = `<p>The post <a href="https://b.example/p/">Rest</a> appeared first on <a href="https://b.example">B</a>.</p>`
+	tests := []struct{ in, want string }{
+		{`<p>Body.</p>` + line, `<p>Body.</p><p>The post <a href="https://b.example/p/" rel="noopener">Rest</a> appeared first on <a href="https://b.example" rel="noopener">B</a>.</p>`},
+		{`<p><a href="/relative">r</a><img src="img.png"><a href="//cdn.example/x">p</a></p>`, `<p>r<a href="https://cdn.example/x" rel="noopener">p</a></p>`},
+		{`<script>x</script><p onclick="y()">t<img src="https://pixel.wp.com/g.gif"></p>`, `<p>t</p>`},
+	}
+	for _, tt := range tests {
+		if got := SanitizeHTML(tt.in); got != tt.want {
+			t.Errorf("SanitizeHTML(%q) =\n%q, want\n%q", tt.in, got, tt.want)
+		}
+	}
+	for _, tt := range []string{`<p>a<img src="https://x.example/a.png" width="1" height="1"></p>`, `<iframe src="https://www.youtube.com/embed/abc"></iframe>`} {
+		want, _ := sanitizeHTML(tt, nil)
+		if got := SanitizeHTML(tt); got != want {
+			t.Errorf("SanitizeHTML(%q) = %q, sanitizeHTML gives %q", tt, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	htmltemplate "html/template"
+	"strings"
 	"time"
 )
 
@@ -82,6 +83,38 @@ type InquiryEmail struct {
 func (d InquiryEmail) footer() Footer { return d.Footer }
 
 func (d InquiryEmail) preview() string { return d.Preview }
+
+// CampaignEmail is the data of the "campaign" email: a letter the
+// practice writes once and schedules (internal/compose renders its body).
+// Subject is used as it is: the caller has checked it (compose.CheckSubject).
+type CampaignEmail struct {
+	Practice string
+	Subject  string
+	Body     htmltemplate.HTML // sanitised, merge fields filled (compose.Body.For)
+	BodyText string            // the body's text part; made from Body when empty
+	Footer   Footer
+	// Test marks a copy sent to the practice to look at: a visible notice
+	// and a subject starting "[Test] ".
+	Test bool
+}
+
+func (d CampaignEmail) footer() Footer { return d.Footer }
+
+// Campaign renders the "campaign" email, inside the practice layout. Like a
+// post it is marketing email: its footer must be a complete marketing
+// footer, with the postal address and the unsubscribe and preferences
+// links.
+func (e *Engine) Campaign(d CampaignEmail) (Rendered, error) {
+	switch {
+	case !d.Footer.Marketing:
+		return Rendered{}, errors.New("templates: campaign: a campaign is marketing email and needs a marketing footer")
+	case strings.TrimSpace(d.Subject) == "":
+		return Rendered{}, errors.New("templates: campaign: no subject")
+	case strings.TrimSpace(string(d.Body)) == "":
+		return Rendered{}, errors.New("templates: campaign: no body")
+	}
+	return e.Render("campaign", d)
+}
 
 // Post renders the "post" email. Its footer must be a complete marketing
 // footer. Without a PostURL it has no "Read on the blog" link.

@@ -86,6 +86,26 @@ func inquiryFixture() InquiryEmail {
 	}
 }
 
+// campaignImage is the one image of campaignFixture's body.
+const campaignImage = "https://stillpoint.example/images/january.jpg"
+
+// campaignFixture is a campaign as compose renders one for Robin.
+func campaignFixture() CampaignEmail {
+	return CampaignEmail{
+		Practice: "Stillpoint Counseling",
+		Subject:  "Four consult openings in January",
+		Body: htmltemplate.HTML(`<h1>Openings in January</h1>` +
+			`<p>Dear Robin, I have <strong>four</strong> consult openings in January.</p>` +
+			`<ul><li>Tuesday mornings</li><li>Thursday evenings</li></ul>` +
+			`<p><img src="` + campaignImage + `" alt="The office in winter"/></p>` +
+			`<p><a href="https://stillpoint.example/consult?type=free&amp;len=20" rel="noopener">Book a free consult</a></p>`),
+		BodyText: "Openings in January\n===================\n\nDear Robin, I have four consult openings in January.\n\n" +
+			"- Tuesday mornings\n- Thursday evenings\n\n[The office in winter]\n\n" +
+			"Book a free consult (https://stillpoint.example/consult?type=free&len=20)",
+		Footer: marketingFooter(),
+	}
+}
+
 // fixtures holds data for every email; a template without an entry here
 // fails TestRenderEveryEmail.
 func fixtures(t testing.TB) map[string]any {
@@ -93,6 +113,7 @@ func fixtures(t testing.TB) map[string]any {
 		"post":           postFixture(t),
 		"confirm":        confirmFixture(),
 		"already":        alreadyFixture(),
+		"campaign":       campaignFixture(),
 		"inquiry/thanks": inquiryFixture(),
 		// The follow-ups of templates/sequences/inquiry.yaml share its data.
 		"inquiry/protection":    inquiryFixture(),
@@ -118,9 +139,24 @@ func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 // visibleText is the text a reader of the HTML part sees.
 func visibleText(t *testing.T, h string) string {
 	t.Helper()
-	s, err := plainText(h)
+	s, err := PlainText(h)
 	if err != nil {
 		t.Fatalf("plainText: %v", err)
 	}
 	return words(s)
+}
+
+// wantInBothParts fails the test for each of wants that the reader of
+// either part would not see.
+func wantInBothParts(t *testing.T, r Rendered, wants ...string) {
+	t.Helper()
+	html, text := visibleText(t, r.HTML), words(r.Text)
+	for _, want := range wants {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML part lacks %q", want)
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("text part lacks %q", want)
+		}
+	}
 }

@@ -21,7 +21,7 @@ var funcs = map[string]any{
 		return t.Format("January 2, 2006")
 	},
 	// text converts sanitised HTML content into wrapped plain text.
-	"text": func(h htmltemplate.HTML) (string, error) { return plainText(string(h)) },
+	"text": func(h htmltemplate.HTML) (string, error) { return PlainText(string(h)) },
 	// wrap wraps plain text at wrapWidth, keeping its line breaks.
 	"wrap": func(s string) string { return para{text: s}.render() },
 	// link pairs a URL with a label, for the "button" partial.

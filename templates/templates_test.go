@@ -61,7 +61,7 @@ func TestRenderEveryEmail(t *testing.T) {
 			if !strings.Contains(r.Text, "Stillpoint Counseling") {
 				t.Errorf("text part lacks the practice name header")
 			}
-			checkEmailHTML(t, r.HTML, []string{postImage})
+			checkEmailHTML(t, r.HTML, []string{postImage, campaignImage})
 		})
 	}
 	for name := range data {

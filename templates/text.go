@@ -9,12 +9,14 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// plainText converts an HTML fragment (already sanitised) into plain text for
+// PlainText converts an HTML fragment (already sanitised) into plain text for
 // the text part of an email: paragraphs separated by blank lines, <br> as a
 // line break, links as "text (url)", list items as "- " or "1. ", headings
 // underlined, quotes prefixed with "> ", pre-formatted text kept as it is,
-// and everything else wrapped at wrapWidth columns.
-func plainText(fragment string) (string, error) {
+// and everything else wrapped at wrapWidth columns. The post email's text
+// part is made by it (the "text" template function), and so is a campaign
+// body's (compose), so both read alike.
+func PlainText(fragment string) (string, error) {
 	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	nodes, err := html.ParseFragment(strings.NewReader(fragment), body)
 	if err != nil {

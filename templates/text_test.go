@@ -34,12 +34,12 @@ func TestPlainText(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := plainText(c.in)
+			got, err := PlainText(c.in)
 			if err != nil {
 				t.Fatalf("plainText: %v", err)
 			}
 			if diff := cmp.Diff(c.want, got); diff != "" {
-				t.Errorf("plainText(%q) mismatch (-want +got):\n%s", c.in, diff)
+				t.Errorf("PlainText(%q) mismatch (-want +got):\n%s", c.in, diff)
 			}
 		})
 	}
@@ -49,7 +49,7 @@ func TestPlainTextWraps(t *testing.T) {
 	long := strings.Repeat("word ", 40)
 	url := "https://stillpoint.example/blog/" + strings.Repeat("a", 80)
 	in := "<p>" + long + `<a href="` + url + `">link</a></p><ul><li>` + long + "</li></ul>"
-	got, err := plainText(in)
+	got, err := PlainText(in)
 	if err != nil {
 		t.Fatalf("plainText: %v", err)
 	}

@@ -147,6 +147,22 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 	if post.State == store.PostFailed { // fail what was queued since, once more
 		return nil, w.failPost(ctx, post, errPostFailed)
 	}
+	c, err := w.PostContent(post)
+	var p *mail.Prepared
+	if err == nil {
+		p, err = mail.Prepare(c, postAudience.placeholders())
+	}
+	if err != nil {
+		return nil, w.failPost(ctx, post, err)
+	}
+	return p, nil
+}
+
+// PostContent is the email of post as every subscriber gets it, with
+// links.Placeholder strings where each one's link tokens go: what
+// preparePost encodes once for them all, and what `preview post` shows. It
+// records nothing.
+func (w *Worker) PostContent(post *store.Post) (mail.Content, error) {
 	unsubscribe := w.Links.URL(links.Unsubscribe, links.Placeholder(links.Unsubscribe))
 	r, err := w.Templates.Post(templates.PostEmail{
 		Practice:    w.Practice.Name,
@@ -161,14 +177,10 @@ func (w *Worker) preparePost(ctx context.Context, postID int64) (*mail.Prepared,
 		Full:        post.Content != "",
 		Footer:      w.marketingFooter(unsubscribe),
 	})
-	var p *mail.Prepared
-	if err == nil {
-		p, err = mail.Prepare(w.content(r, unsubscribe, store.TopicPosts), postAudience.placeholders())
-	}
 	if err != nil {
-		return nil, w.failPost(ctx, post, err)
+		return mail.Content{}, err
 	}
-	return p, nil
+	return w.content(r, unsubscribe, store.TopicPosts), nil
 }
 
 // failPost records that post cannot be rendered, and why: the post is

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,9 @@ import (
 	"strings"
 
 	"github.com/practicemail/practicemail/internal/config"
+	"github.com/practicemail/practicemail/internal/links"
+	"github.com/practicemail/practicemail/internal/mail"
+	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/sequences"
 	"github.com/practicemail/practicemail/templates"
 )
@@ -24,6 +28,11 @@ var previewCommands = []command{
 		"templates: a file the worker would refuse is refused here, with its file and line. Without --out,\n" +
 		"the subject, the text part and the HTML part go to standard output; with it, NAME-STEP.html and\n" +
 		"NAME-STEP.txt are written in DIR, to open in a browser or an editor.", cmdPreviewSequence},
+	{"post", "URL-or-GUID [--out DIR]", "render the email of a stored post exactly as a subscriber gets it\n\n" +
+		"The post is found in the database by its link or its GUID (the newest if several match) and rendered\n" +
+		"by the worker's own code, whatever its state; the links personal to each subscriber carry\n" +
+		previewToken + " instead of a token. Without --out, the subject, the text part and the HTML part go\n" +
+		"to standard output; with it, post-ID.html and post-ID.txt are written in DIR.", cmdPreviewPost},
 }
 
 func cmdPreview(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
@@ -141,19 +150,79 @@ func after(st sequences.Step) string {
 
 // writePreview writes name.html and name.txt in dir and says so.
 func writePreview(w io.Writer, dir, name string, seq *sequences.Sequence, step int, r templates.Rendered) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("preview: %w", err)
-	}
-	files := []struct{ path, body string }{
-		{filepath.Join(dir, name+".html"), r.HTML},
-		{filepath.Join(dir, name+".txt"), "Subject: " + r.Subject + "\n\n" + r.Text},
-	}
-	for _, f := range files {
-		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
-			return fmt.Errorf("preview: %w", err)
-		}
+	htmlPath, textPath, err := writePreviewFiles(dir, name, r)
+	if err != nil {
+		return err
 	}
 	writeHeading(w, seq, step)
-	fmt.Fprintf(w, "wrote %s and %s\n", files[0].path, files[1].path)
+	fmt.Fprintf(w, "wrote %s and %s\n", htmlPath, textPath)
 	return nil
+}
+
+// writePreviewFiles writes r's HTML part as name.html and its subject and
+// text part as name.txt in dir, and returns their paths.
+func writePreviewFiles(dir, name string, r templates.Rendered) (htmlPath, textPath string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("preview: %w", err)
+	}
+	htmlPath, textPath = filepath.Join(dir, name+".html"), filepath.Join(dir, name+".txt")
+	for path, body := range map[string]string{htmlPath: r.HTML, textPath: "Subject: " + r.Subject + "\n\n" + r.Text} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			return "", "", fmt.Errorf("preview: %w", err)
+		}
+	}
+	return htmlPath, textPath, nil
+}
+
+// previewToken stands in a preview for the token of each subscriber's own
+// links.
+const previewToken = "PREVIEW-TOKEN"
+
+// cmdPreviewPost renders a stored post with the worker's code (the
+// templates, the footer, the links) and shows what a subscriber receives.
+func cmdPreviewPost(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
+	out := fs.String("out", "", "write post-ID.html and post-ID.txt in this directory instead of printing them")
+	a, ref, err := m.parseAndOpen(ctx, fs, args, needs{}, "practicemail preview post URL-or-GUID [--out DIR]")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	post, err := a.DB.PostByLink(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no stored post has the link or GUID %q; a post is stored once a poll has seen it", ref)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.buildWorker(m.WorkerOptions); err != nil {
+		return err
+	}
+	c, err := a.Worker.PostContent(post)
+	if err != nil {
+		return fmt.Errorf("post %d cannot be rendered: %w", post.ID, err)
+	}
+	r := withPreviewTokens(c)
+	heading := fmt.Sprintf("post %d (%s): %s\nFrom: %s\nSubject: %s\n", post.ID, post.State, cmp.Or(post.URL, post.GUID), c.From, r.Subject)
+	if *out != "" {
+		htmlPath, textPath, err := writePreviewFiles(*out, fmt.Sprintf("post-%d", post.ID), r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%swrote %s and %s\n", heading, htmlPath, textPath)
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "%s\n--- text ---\n%s\n--- html ---\n%s\n", heading, r.Text, r.HTML)
+	return nil
+}
+
+// withPreviewTokens is c with previewToken where each subscriber's tokens
+// go: what the mail path substitutes in the encoded message, done here on
+// the decoded parts.
+func withPreviewTokens(c mail.Content) templates.Rendered {
+	var pairs []string
+	for _, p := range []links.Purpose{links.Unsubscribe, links.Preferences, links.Confirm, links.StopSequence} {
+		pairs = append(pairs, links.Placeholder(p), previewToken)
+	}
+	rep := strings.NewReplacer(pairs...)
+	return templates.Rendered{Subject: c.Subject, HTML: rep.Replace(c.HTML), Text: rep.Replace(c.Text)}
 }

@@ -154,6 +154,25 @@ func (db *DB) Post(ctx context.Context, id int64) (*Post, error) {
 	return p, nil
 }
 
+// PostByLink returns the post whose link (URL) or GUID is ref, or
+// ErrNotFound. When several match (the same item in two feeds, or a GUID
+// equal to another post's link), the one stored last wins.
+func (db *DB) PostByLink(ctx context.Context, ref string) (*Post, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, fmt.Errorf("post %q: %w", ref, ErrNotFound)
+	}
+	p, err := scanPost(db.queryRow(ctx, `SELECT `+postColumns+` FROM posts WHERE url = ? OR guid = ?
+		ORDER BY id DESC LIMIT 1`, ref, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("post %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("post %q: %w", ref, err)
+	}
+	return p, nil
+}
+
 // PostsInState lists posts in one state, oldest first; feedID 0 means every feed.
 func (db *DB) PostsInState(ctx context.Context, state string, feedID int64) ([]Post, error) {
 	rows, err := db.query(ctx, `SELECT `+postColumns+` FROM posts WHERE state = ? AND (? = 0 OR feed_id = ?)
