@@ -8,12 +8,31 @@ import (
 	"time"
 )
 
-// Ledger kinds of the emails the public sign-up form sends. Their source is
-// a signups row: one per request that sends an email.
+// Ledger kinds of the emails the public sign-up form sends: one row per
+// request that sends an email (and one signups row, which says whose
+// request it was and when). Their source is the second the request came
+// in, as a number of signupWindows since 1970: the requests of one second
+// share one batch, so that one claim, one lease and one release serve all
+// of them, as they do a post's page of recipients. A batch never holds one
+// address twice: a second request for it within ResendAfter sends nothing.
 const (
-	KindConfirm = "confirm" // the double opt-in request; source: signups.id
-	KindAlready = "already" // "you are already subscribed"; source: signups.id
+	KindConfirm = "confirm" // the double opt-in request; source: the window of the request
+	KindAlready = "already" // "you are already subscribed"; source: the window of the request
 )
+
+// signupWindow is how long the sign-up form's requests gather in one batch.
+const signupWindow = time.Second
+
+// SignupBatchEnd is when the window whose requests batch b gathers is
+// over, and false for a batch that is not the sign-up form's: once the
+// requests of the window are committed, one send of the batch serves them
+// all.
+func SignupBatchEnd(b BatchRef) (time.Time, bool) {
+	if b.Kind != KindConfirm && b.Kind != KindAlready {
+		return time.Time{}, false
+	}
+	return time.UnixMilli((b.SourceID + 1) * signupWindow.Milliseconds()).UTC(), true
+}
 
 // ResendAfter is how long after one email from the sign-up form a repeated
 // request for the same address sends nothing: a form submitted again and
@@ -39,8 +58,9 @@ type SignupRequest struct {
 	IP          string // the client's address, only when privacy.record_ip is on
 }
 
-// SignupResult says what RequestSignup did and which one-row ledger batch
-// to enqueue (Batch.Batch is 0 when nothing was queued).
+// SignupResult says what RequestSignup did and which ledger batch to
+// enqueue (Batch.Batch is 0 when nothing was queued): the batch of the
+// request's window, which other requests may share; see SignupBatchEnd.
 type SignupResult struct {
 	Outcome string
 	Batch   BatchRef
@@ -89,16 +109,16 @@ func (db *DB) RequestSignup(ctx context.Context, r SignupRequest) (SignupResult,
 			res.Outcome = SignupThrottled
 			return nil
 		}
-		var signup int64
-		if err := tx.queryRow(ctx, `INSERT INTO signups (subscriber_id, kind, source, page_url, ip, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, id, kind, n.ConsentSource, page, ip, now).Scan(&signup); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO signups (subscriber_id, kind, source, page_url, ip, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, id, kind, n.ConsentSource, page, ip, now); err != nil {
 			return err
 		}
+		window := now / signupWindow.Milliseconds()
 		if _, err := tx.exec(ctx, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, created_at)
-			VALUES (?, ?, ?, ?, 1, 'queued', ?)`, kind, signup, n.Email, id, now); err != nil {
+			VALUES (?, ?, ?, ?, 1, 'queued', ?)`, kind, window, n.Email, id, now); err != nil {
 			return err
 		}
-		res = SignupResult{Outcome: kind, Batch: BatchRef{Kind: kind, SourceID: signup, Batch: 1}}
+		res = SignupResult{Outcome: kind, Batch: BatchRef{Kind: kind, SourceID: window, Batch: 1}}
 		return nil
 	})
 	if err != nil {
