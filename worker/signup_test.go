@@ -4,10 +4,15 @@ import (
 	"context"
 	"regexp"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
 
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/mail"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
+	"github.com/practicemail/practicemail/internal/redistest"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
@@ -146,5 +151,192 @@ func TestAlreadySubscribedEmailLinksToTheirPreferences(t *testing.T) {
 	s, err := db.SubscriberByEmail(ctx, "di@example.org")
 	if err != nil || s.Name != "Di" {
 		t.Fatalf("the form changed an active subscriber: %+v, %v", s, err)
+	}
+}
+
+// signupsInOneSecond signs the addresses up within one second of db's
+// clock c, and returns their shared batch.
+func signupsInOneSecond(t *testing.T, db *store.DB, c *fakeClock, emails ...string) store.BatchRef {
+	t.Helper()
+	var b store.BatchRef
+	for _, email := range emails {
+		r, err := db.RequestSignup(context.Background(), store.SignupRequest{Email: email, Source: "form"})
+		if err != nil || r.Outcome != store.SignupConfirm {
+			t.Fatalf("sign-up of %s = %+v, %v", email, r, err)
+		}
+		if b.Batch != 0 && r.Batch != b {
+			t.Fatalf("%s is in batch %+v, not %+v", email, r.Batch, b)
+		}
+		b = r.Batch
+		c.Add(100 * time.Millisecond)
+	}
+	return b
+}
+
+// confirmTokens returns, per recipient, the subscriber the confirmation
+// link of each message verifies as; a recipient with two messages fails
+// the test.
+func confirmTokens(t *testing.T, w *Worker, srv *mailtest.Server) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, m := range srv.Messages() {
+		if len(m.To) != 1 {
+			t.Fatalf("a message to %v", m.To)
+		}
+		to := m.To[0]
+		if _, dup := out[to]; dup {
+			t.Fatalf("%s got two confirmations", to)
+		}
+		link := confirmLink.FindStringSubmatch(mailtest.Parse(t, m.Data).TextPart)
+		if link == nil {
+			t.Fatalf("no confirmation link in the message to %s", to)
+		}
+		id, err := w.Links.Verify(links.Confirm, link[1])
+		if err != nil {
+			t.Fatalf("the token sent to %s: %v", to, err)
+		}
+		out[to] = id
+	}
+	return out
+}
+
+// subscriberIDs maps each address to its subscriber's ID.
+func subscriberIDs(t *testing.T, db *store.DB, emails ...string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, e := range emails {
+		s, err := db.SubscriberByEmail(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e] = s.ID
+	}
+	return out
+}
+
+// sharedBatchRig is a worker on db sending to a real SMTP server, with
+// db's clock stopped just after the start of a second.
+func sharedBatchRig(t *testing.T, db *store.DB) (*Worker, *mailtest.Server, *fakeClock) {
+	t.Helper()
+	c := &fakeClock{now: time.UnixMilli(1_800_000_000_100).UTC()}
+	db.Now = c.Now
+	srv := mailtest.NewServer(t)
+	return smtpWorker(t, db, srv.URL, 1, mail.Options{}), srv, c
+}
+
+// wantStates fails the test unless batch b's rows, by recipient, are in
+// the states want says.
+func wantStates(t *testing.T, db *store.DB, b store.BatchRef, want map[string]string) {
+	t.Helper()
+	rows, err := db.Deliveries(context.Background(), b.Kind, b.SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.Recipient] = r.State
+	}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("ledger = %v, want %v", got, want)
+	}
+}
+
+// Sign-ups of one second share one batch, sent by one task: each person
+// gets one confirmation, carrying a token of their own, however often the
+// task runs; one who left before the send is suppressed and gets nothing.
+func TestASharedSignupBatchSendsEachTheirOwnTokenOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w, srv, c := sharedBatchRig(t, db)
+		b := signupsInOneSecond(t, db, c, "ana@example.org", "ben@example.org", "cy@example.org")
+		ids := subscriberIDs(t, db, "ana@example.org", "ben@example.org", "cy@example.org")
+		if err := db.Unsubscribe(ctx, ids["cy@example.org"]); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := w.handleDeliver(ctx, deliverTask(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		delete(ids, "cy@example.org")
+		if got := confirmTokens(t, w, srv); !cmp.Equal(got, ids) {
+			t.Fatalf("confirmations (recipient: token's subscriber) = %v, want %v", got, ids)
+		}
+		wantStates(t, db, b, map[string]string{"ana@example.org": store.DeliverySent,
+			"ben@example.org": store.DeliverySent, "cy@example.org": store.DeliverySuppressed})
+	})
+}
+
+// A sender that dies in the middle of a shared batch, after one
+// confirmation was sent and recorded, leaves the rest to whoever takes the
+// batch once its lease runs out: the one already mailed is not mailed
+// again, the other gets theirs once.
+func TestASharedSignupBatchCarriesOnAfterACrash(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w, srv, c := sharedBatchRig(t, db)
+		b := signupsInOneSecond(t, db, c, "ana@example.org", "ben@example.org")
+		rows, err := db.Claim(ctx, b, "dead-sender", c.Now().Add(time.Minute))
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("claim = %+v, %v; want both rows", rows, err)
+		}
+		if held, err := db.Record(ctx, "dead-sender", store.Outcome{ID: rows[0].ID, State: store.DeliverySent, Reply: "250 ok"}); err != nil || !held {
+			t.Fatalf("record = %v, %v", held, err)
+		}
+		// It dies here, holding the lease; the task runs again meanwhile
+		// and finds the batch taken.
+		if err := w.handleDeliver(ctx, deliverTask(b)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(srv.Messages()); n != 0 {
+			t.Fatalf("%d messages sent while the dead sender's lease held", n)
+		}
+		c.Add(2 * time.Minute)
+		if err := w.handleDeliver(ctx, deliverTask(b)); err != nil {
+			t.Fatal(err)
+		}
+		ids := subscriberIDs(t, db, "ben@example.org")
+		if got := confirmTokens(t, w, srv); !cmp.Equal(got, ids) {
+			t.Fatalf("confirmations after the crash = %v, want only %v", got, ids)
+		}
+		wantStates(t, db, b, map[string]string{"ana@example.org": store.DeliverySent, "ben@example.org": store.DeliverySent})
+	})
+}
+
+// Every request of a second enqueues the one task of its batch, scheduled
+// just after the second is over; a request whose transaction ended later
+// than that, when the task may have run already, enqueues a round of its
+// own to run at once.
+func TestASignupBatchIsSentOnceItsSecondIsOver(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	ctx := context.Background()
+	c := &fakeClock{now: time.Now().Truncate(time.Second).Add(100 * time.Millisecond)}
+	db.Now = c.Now
+	w := testWorker(t, db, testQueue(t), "a", &sendLog{}, nil)
+	insp := asynq.NewInspectorFromRedisClient(redistest.Client(t, redistest.Worker))
+	b := signupsInOneSecond(t, db, c, "ana@example.org")
+	for range 3 { // three requests of the same second
+		if err := w.EnqueueDelivery(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end, _ := store.SignupBatchEnd(b)
+	scheduled, err := insp.ListScheduledTasks(QueueMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scheduled) != 1 || !scheduled[0].NextProcessAt.Equal(end.Add(time.Second)) {
+		t.Fatalf("scheduled = %+v, want one task at %v", scheduled, end.Add(time.Second))
+	}
+	c.Add(end.Add(600 * time.Millisecond).Sub(c.Now()))
+	if err := w.EnqueueDelivery(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := insp.ListPendingTasks(QueueMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].ID == scheduled[0].ID {
+		t.Fatalf("pending after a late commit = %+v, want a round of its own", pending)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -150,6 +151,28 @@ func (w *Worker) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Optio
 // EnqueueDelivery enqueues the send of batch b, whose ledger rows are
 // already committed: the web's sign-up form calls it. A failed enqueue
 // loses nothing: the reconciler finds queued rows that have no task.
+//
+// A sign-up batch gathers the requests of one window (store.SignupBatchEnd):
+// its one task, which every request of the window enqueues, runs
+// signupGrace after the window is over, once they are all committed. A
+// request committed later than that, when the task may have run already,
+// gets a round of its own, run at once: the lease keeps the two rounds
+// from sending a row twice.
 func (w *Worker) EnqueueDelivery(ctx context.Context, b store.BatchRef) error {
-	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, ""))
+	end, ok := store.SignupBatchEnd(b)
+	if !ok {
+		return w.enqueue(ctx, NewDeliverTask(w.Instance, b, ""))
+	}
+	// Half the grace is kept back for the clocks of the web and the worker
+	// to disagree.
+	now := w.now()
+	if now.Before(end.Add(signupGrace / 2)) {
+		return w.enqueue(ctx, NewDeliverTask(w.Instance, b, ""), asynq.ProcessAt(end.Add(signupGrace)))
+	}
+	return w.enqueue(ctx, NewDeliverTask(w.Instance, b, "late"+strconv.FormatInt(now.UnixNano(), 36)))
 }
+
+// signupGrace is how long after a sign-up window its batch is sent: time
+// for the window's last transactions to commit. asynq releases a task
+// scheduled at a whole second no earlier than that second.
+const signupGrace = time.Second

@@ -30,6 +30,7 @@ func (r signupResult) aloneRate() float64 {
 func measureSignups(ctx context.Context, o options) (signupResult, error) {
 	r := signupResult{n: o.subscribeN}
 	sync := o.syncs[0]
+	defer profileAs("alone")()
 	fmt.Fprintf(os.Stderr, "== sign-ups: POST /subscribe alone (N=%d subscribers in the database)\n", r.n)
 	if _, err := runSession(ctx, o, r.n, sync, func(s *session) driver {
 		return func(ctx context.Context, _ *pmResult, _ int, exited <-chan struct{}) error {
@@ -41,11 +42,13 @@ func measureSignups(ctx context.Context, o options) (signupResult, error) {
 	fmt.Fprintf(os.Stderr, "   closed loop %.0f/s p99 %s; open loop %.0f/s p99 %s\n", r.closed.rate(), ms(r.closed.pct(99)), r.open.rate(), ms(r.open.pct(99)))
 	var err error
 	fmt.Fprintf(os.Stderr, "== sign-ups: fan-out to %d alone\n", r.n)
+	profileAs("before")
 	if r.before, err = runPracticemail(ctx, o, r.n, sync); err != nil {
 		return r, err
 	}
 	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n== sign-ups: fan-out to %d with %.0f sign-ups/s\n", r.before.rate(r.n), r.n, o.subscribeRate)
 	var samples []sample
+	profileAs("with")
 	r.with, err = runSession(ctx, o, r.n, sync, func(s *session) driver {
 		sg := newSignups(s.httpAddr, "during-", 64)
 		s.during = func(ctx context.Context) []sample { samples = sg.openLoop(ctx, o.subscribeRate); return samples }
@@ -57,6 +60,7 @@ func measureSignups(ctx context.Context, o options) (signupResult, error) {
 	r.during = window(samples, r.with.first, r.with.last)
 	fmt.Fprintf(os.Stderr, "   %.0f msg/s; sign-ups %.0f/s p99 %s\n== sign-ups: fan-out to %d alone again\n",
 		r.with.rate(r.n), r.during.rate(), ms(r.during.pct(99)), r.n)
+	profileAs("after")
 	if r.after, err = runPracticemail(ctx, o, r.n, sync); err != nil {
 		return r, err
 	}
@@ -73,6 +77,24 @@ func (s *session) signupsAlone(ctx context.Context, exited <-chan struct{}, r *s
 	r.aloneResult, err = s.postAlone(ctx, exited, aloneLoad{poster: newSignups, conns: o.subscribeConns,
 		perSecond: o.subscribeRate, stretch: o.subscribeFor, done: (*ledger).drained, what: "the confirmations sent"})
 	return err
+}
+
+// profileBase is BENCH_CPUPROFILE as the bench was started with.
+var profileBase = os.Getenv("BENCH_CPUPROFILE")
+
+// profileAs names the CPU profiles of the sessions that follow after
+// their part of the sign-up bench (BENCH_CPUPROFILE.with.N, …): the four
+// sessions have the same N, and would otherwise overwrite each other's.
+// An empty label restores the name. The returned func restores it too.
+func profileAs(label string) func() {
+	if profileBase != "" {
+		p := profileBase
+		if label != "" {
+			p += "." + label
+		}
+		os.Setenv("BENCH_CPUPROFILE", p)
+	}
+	return func() { profileAs("") }
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -181,3 +181,44 @@ func TestSetTopicsAndEligibility(t *testing.T) {
 		}
 	})
 }
+
+// The requests of one second share one batch, each with a row of its own;
+// "already subscribed" emails have batches of their own kind; a request in
+// the next second starts another batch, which SignupBatchEnd says is over
+// a second later.
+func TestSignupsOfOneSecondShareABatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		c := withClock(db)
+		c.t = time.UnixMilli(1_800_000_000_250).UTC()
+		_, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "cy@example.org", Confirmed: true})
+		must(t, err)
+		ana, err := db.RequestSignup(ctx, signup("ana@example.org"))
+		must(t, err)
+		c.add(700 * time.Millisecond)
+		ben, err := db.RequestSignup(ctx, signup("ben@example.org"))
+		must(t, err)
+		cy, err := db.RequestSignup(ctx, signup("cy@example.org"))
+		must(t, err)
+		if ana.Batch != ben.Batch || ana.Batch.Kind != store.KindConfirm || cy.Batch.Kind != store.KindAlready || cy.Batch.SourceID != ana.Batch.SourceID {
+			t.Fatalf("batches = %+v, %+v, %+v; want ana and ben in one confirm batch, cy in the already batch of the same second", ana.Batch, ben.Batch, cy.Batch)
+		}
+		rows, err := db.Deliveries(ctx, store.KindConfirm, ana.Batch.SourceID)
+		must(t, err)
+		if len(rows) != 2 || rows[0].Recipient != "ana@example.org" || rows[1].Recipient != "ben@example.org" || rows[0].Batch != ana.Batch.Batch {
+			t.Fatalf("ledger = %+v, want one queued row each for ana and ben in the shared batch", rows)
+		}
+		end, ok := store.SignupBatchEnd(ana.Batch)
+		if want := time.UnixMilli(1_800_000_001_000).UTC(); !ok || !end.Equal(want) {
+			t.Fatalf("SignupBatchEnd = %v, %v; want %v", end, ok, want)
+		}
+		c.add(100 * time.Millisecond) // 1_800_000_001_050: the next second
+		di, err := db.RequestSignup(ctx, signup("di@example.org"))
+		must(t, err)
+		if di.Batch.Kind != store.KindConfirm || di.Batch.SourceID != ana.Batch.SourceID+1 {
+			t.Fatalf("next second's batch = %+v, want the one after %+v", di.Batch, ana.Batch)
+		}
+		if _, ok := store.SignupBatchEnd(store.BatchRef{Kind: store.KindPost, SourceID: 1, Batch: 1}); ok {
+			t.Fatal("SignupBatchEnd took a post's batch for a sign-up batch")
+		}
+	})
+}

@@ -31,9 +31,10 @@ type DB struct {
 	// busy timeout. Unused on PostgreSQL.
 	writeMu sync.Mutex
 
-	prepMu  sync.Mutex
-	record  *sql.Stmt    // see recordStmt
-	journal *journalConn // the recorder's SQLite connection; see appendRecords
+	prepMu   sync.Mutex
+	record   *sql.Stmt            // see recordStmt
+	prepared map[string]*sql.Stmt // see Tx.prepared
+	journal  *journalConn         // the recorder's SQLite connection; see appendRecords
 
 	recording recording // the recorder; see RecordAsync
 	closeOnce sync.Once
@@ -108,6 +109,9 @@ func (db *DB) CloseContext(ctx context.Context) error {
 		db.prepMu.Lock()
 		if db.record != nil {
 			db.record.Close()
+		}
+		for _, st := range db.prepared {
+			st.Close()
 		}
 		db.prepMu.Unlock()
 	})
