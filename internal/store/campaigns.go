@@ -453,7 +453,9 @@ type rowInserter struct {
 
 const rowsPerInsert = 200
 
-func newRowInserter(tx *Tx, id, now int64) *rowInserter { return &rowInserter{tx: tx, id: id, now: now} }
+func newRowInserter(tx *Tx, id, now int64) *rowInserter {
+	return &rowInserter{tx: tx, id: id, now: now}
+}
 
 func (r *rowInserter) add(ctx context.Context, email string, sub sql.NullInt64, batch, slot int64) error {
 	r.args = append(r.args, KindCampaign, r.id, email, sub, batch, slot, r.now)

@@ -37,7 +37,7 @@ type inquiryForm struct {
 	PreferredTime string `json:"preferred_time"`
 	TimeZone      string `json:"time_zone"`
 	Consent       bool   `json:"consent"`
-	News          bool   `json:"news"` // yes to hearing of openings and news (campaigns to inquirers)
+	News          bool   `json:"news"`    // yes to hearing of openings and news (campaigns to inquirers)
 	Website       string `json:"website"` // the honeypot
 	Stamp         string `json:"-"`       // "ts"
 
