@@ -24,6 +24,7 @@ var previewCommands = []command{
 		"templates: a file the worker would refuse is refused here, with its file and line. Without --out,\n" +
 		"the subject, the text part and the HTML part go to standard output; with it, NAME-STEP.html and\n" +
 		"NAME-STEP.txt are written in DIR, to open in a browser or an editor.", cmdPreviewSequence},
+	{"campaign", "ID [--out DIR]", previewCampaignHelp, cmdPreviewCampaign},
 }
 
 func cmdPreview(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
