@@ -416,3 +416,30 @@ func TestTwoSchedulersStartACampaignOnce(t *testing.T) {
 		wantExactly(t, r.smtp, want...)
 	})
 }
+
+// A test goes to its one address, marked as a test, through the ledger,
+// and counts for nothing in the campaign; an address that left gets none.
+func TestCampaignTestIsMarkedAndNotCounted(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	r := newCampaignRig(t, db, 500)
+	ctx := context.Background()
+	gone := addPerson(t, db, "gone@example.com", "", true, store.TopicNews)
+	if err := db.Unsubscribe(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	id := r.create(t, store.AudienceNews, "Hello {{first_name}}", time.Hour, 0, 0)
+	for _, to := range []string{"therapist@example.com", "gone@example.com"} {
+		if err := r.w.SendCampaignTest(ctx, id, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.drain(t)
+	wantExactly(t, r.smtp, "therapist@example.com")
+	m := r.smtp.Messages()[0]
+	if s := m.Header.Get("Subject"); s != "[Test] Openings in January" || !strings.Contains(string(m.Data), "Hello there") {
+		t.Fatalf("subject %q, body:\n%s", s, m.Data)
+	}
+	if c, n := r.campaign(t, id); c.State != store.CampaignScheduled || n != (store.CampaignCounts{}) {
+		t.Fatalf("after a test: %s, %+v; want still scheduled, nothing counted", c.State, n)
+	}
+}
