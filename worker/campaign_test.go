@@ -229,6 +229,19 @@ func TestCampaignToUnbookedInquirers(t *testing.T) {
 		if c, n := r.campaign(t, id); c.State != store.CampaignSent || n.Sent != 2 || c.AudienceSize != 2 {
 			t.Fatalf("%s, audience %d, %+v; want sent to 2", c.State, c.AudienceSize, n)
 		}
+		// Erased, an inquirer leaves no address in the campaign's rows.
+		if err := db.EraseContact(ctx, "yes@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Deliveries(ctx, store.KindCampaign, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range rows {
+			if d.Recipient == "yes@example.com" {
+				t.Fatalf("the erased inquirer's address is still in the ledger: %+v", d)
+			}
+		}
 	})
 }
 

@@ -312,30 +312,43 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, batchSize int, firstN
 		if err != nil {
 			return err
 		}
-		people, err := tx.campaignAudience(ctx, audience)
+		total, err := tx.audienceSize(ctx, audience)
 		if err != nil {
 			return err
 		}
-		batches := assignBatches(people, audience, batchSize, firstNames)
+		// Page by page, so that a large audience is never all in memory.
+		plan := newBatchPlan(audience, batchSize, firstNames)
 		ins := newRowInserter(tx, id, now)
-		for i, p := range people {
-			slot := now
-			if spread > 0 && len(people) > 1 {
-				slot += int64(i) * spread / int64(len(people))
+		var i, cursor int64
+		for {
+			page, err := tx.campaignAudience(ctx, audience, cursor, audiencePage)
+			if err != nil || len(page) == 0 {
+				if err == nil {
+					err = ins.flush(ctx)
+				}
+				if err != nil {
+					return err
+				}
+				break
 			}
-			var sub sql.NullInt64
-			if audience == AudienceNews {
-				sub = sql.NullInt64{Int64: p.id, Valid: true}
+			for _, p := range page {
+				slot := now
+				if spread > 0 && total > 1 {
+					slot += min(i, total-1) * spread / total
+				}
+				var sub sql.NullInt64
+				if audience == AudienceNews {
+					sub = sql.NullInt64{Int64: p.id, Valid: true}
+				}
+				if err := ins.add(ctx, p.email, sub, plan.assign(p), slot); err != nil {
+					return err
+				}
+				i++
 			}
-			if err := ins.add(ctx, p.email, sub, batches.of[i], slot); err != nil {
-				return err
-			}
+			cursor = page[len(page)-1].id
 		}
-		if err := ins.flush(ctx); err != nil {
-			return err
-		}
-		for _, b := range batches.order {
-			if name := batches.names[b]; name != "" {
+		for _, b := range plan.order {
+			if name := plan.names[b]; name != "" {
 				if _, err := tx.exec(ctx, `INSERT INTO campaign_batches (campaign_id, batch, first_name) VALUES (?, ?, ?)`,
 					id, b, name); err != nil {
 					return err
@@ -344,7 +357,7 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, batchSize int, firstN
 			out = append(out, BatchRef{Kind: KindCampaign, SourceID: id, Batch: b})
 		}
 		_, err = tx.exec(ctx, `UPDATE campaigns SET state = ?, started_at = ?, audience_size = ?, updated_at = ? WHERE id = ?`,
-			CampaignSending, now, len(people), now, id)
+			CampaignSending, now, i, now, id)
 		return err
 	})
 	if err != nil {
@@ -353,21 +366,42 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, batchSize int, firstN
 	return out, nil
 }
 
-// campaignAudience reads who audience is now, in id order.
-func (tx *Tx) campaignAudience(ctx context.Context, audience string) ([]campaignRecipient, error) {
-	var q string
-	var args []any
+// audiencePage is how many people StartCampaign reads at a time.
+const audiencePage = 2000
+
+// audienceFrom is the FROM and WHERE of audience's people, aliased p with
+// columns id, email, name, and its arguments.
+func audienceFrom(audience string) (string, []any, error) {
 	switch audience {
 	case AudienceNews:
-		q = `SELECT s.id, s.email, s.name FROM subscribers s JOIN subscriber_topics t
-			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.erased_at IS NULL ORDER BY s.id`
-		args = []any{TopicNews}
+		return `(SELECT s.id, s.email, s.name FROM subscribers s JOIN subscriber_topics t
+			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.erased_at IS NULL) p`, []any{TopicNews}, nil
 	case AudienceInquirers:
-		q = `SELECT c.id, c.email, c.name FROM contacts c WHERE ` + inquirerEligible + ` ORDER BY c.id`
-	default:
-		return nil, unknown("audience", audience, Audiences)
+		return `(SELECT c.id, c.email, c.name FROM contacts c WHERE ` + inquirerEligible + `) p`, nil, nil
 	}
-	rows, err := tx.query(ctx, q, args...)
+	return "", nil, unknown("audience", audience, Audiences)
+}
+
+// audienceSize counts audience now.
+func (tx *Tx) audienceSize(ctx context.Context, audience string) (int64, error) {
+	from, args, err := audienceFrom(audience)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = tx.queryRow(ctx, `SELECT COUNT(*) FROM `+from, args...).Scan(&n)
+	return n, err
+}
+
+// campaignAudience reads up to limit people of audience after id cursor,
+// in id order.
+func (tx *Tx) campaignAudience(ctx context.Context, audience string, cursor int64, limit int) ([]campaignRecipient, error) {
+	from, args, err := audienceFrom(audience)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT p.id, p.email, p.name FROM `+from+` WHERE p.id > ? ORDER BY p.id LIMIT ?`,
+		append(args, cursor, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -392,44 +426,42 @@ const inquirerEligible = `c.news_consent = 1 AND c.status IN ('active', 'replied
 	AND EXISTS (SELECT 1 FROM inquiries q WHERE q.contact_id = c.id)
 	AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = c.email AND s.status IN ('unsubscribed', 'bounced', 'complained'))`
 
-// batchPlan is which batch each recipient is in, and each batch's first
-// name (when the body has a first-name slot).
+// batchPlan puts recipients in batches as they come: of size people at
+// most and, with firstNames (a body with a first-name slot), people who
+// share a first name; inquirers each in their own, their contact's id.
 type batchPlan struct {
-	of    []int64
-	order []int64
-	names map[int64]string
+	audience   string
+	size       int
+	firstNames bool
+	order      []int64          // the batches, as opened
+	names      map[int64]string // each batch's first name
+	open       map[string]int64 // first name → its batch being filled
+	fill       map[int64]int
 }
 
-func assignBatches(people []campaignRecipient, audience string, size int, firstNames bool) batchPlan {
-	p := batchPlan{of: make([]int64, len(people)), names: map[int64]string{}}
-	if audience == AudienceInquirers {
-		for i, r := range people {
-			p.of[i] = r.id
-			p.order = append(p.order, r.id)
-		}
-		return p
+func newBatchPlan(audience string, size int, firstNames bool) *batchPlan {
+	return &batchPlan{audience: audience, size: max(size, 1), firstNames: firstNames,
+		names: map[int64]string{}, open: map[string]int64{}, fill: map[int64]int{}}
+}
+
+// assign returns r's batch.
+func (p *batchPlan) assign(r campaignRecipient) int64 {
+	if p.audience == AudienceInquirers {
+		p.order = append(p.order, r.id)
+		return r.id
 	}
-	size = max(size, 1)
-	open := map[string]int64{} // first name → its batch being filled
-	fill := map[int64]int{}
-	next := int64(0)
-	for i, r := range people {
-		key := ""
-		if firstNames {
-			key = FirstName(r.name)
-		}
-		b, ok := open[key]
-		if !ok || fill[b] >= size {
-			next++
-			b = next
-			open[key] = b
-			p.order = append(p.order, b)
-			p.names[b] = key
-		}
-		fill[b]++
-		p.of[i] = b
+	key := ""
+	if p.firstNames {
+		key = FirstName(r.name)
 	}
-	return p
+	b, ok := p.open[key]
+	if !ok || p.fill[b] >= p.size {
+		b = int64(len(p.order) + 1)
+		p.open[key], p.names[b] = b, key
+		p.order = append(p.order, b)
+	}
+	p.fill[b]++
+	return b
 }
 
 // FirstName is the first word of a cleaned name: what a {{first_name}}
@@ -548,12 +580,14 @@ func (db *DB) FinishCampaigns(ctx context.Context) (int, error) {
 	}
 	done := 0
 	for _, id := range ids {
-		var open int64
-		if err := l.readRow(ctx, `SELECT COUNT(*) FROM {deliveries} d WHERE kind = ? AND source_id = ? AND state = 'queued'`,
+		// The IN clause lets SQLite use the partial index of open rows.
+		var open bool
+		if err := l.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM {deliveries} d
+			WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND kind = ? AND source_id = ?)`,
 			KindCampaign, id).Scan(&open); err != nil {
 			return done, fmt.Errorf("finish campaign %d: %w", id, err)
 		}
-		if open > 0 {
+		if open {
 			continue
 		}
 		now := db.nowMS()

@@ -145,6 +145,10 @@ func (db *DB) EraseContact(ctx context.Context, email string) error {
 	return nil
 }
 
+// contactRows are a contact's ledger rows, by kind (step, campaign) and
+// address: their steps, and campaigns to inquirers (no subscriber's).
+const contactRows = `(kind = ? OR (kind = ? AND subscriber_id IS NULL)) AND recipient = ?`
+
 // eraseContact does EraseContact's writes.
 func (tx *Tx) eraseContact(ctx context.Context, id int64, email string) error {
 	now := tx.db.nowMS()
@@ -160,10 +164,10 @@ func (tx *Tx) eraseContact(ctx context.Context, id int64, email string) error {
 		{"anonymise", `UPDATE contacts SET email = ?, name = '', phone = '', time_zone = '', consent = 0, news_consent = 0,
 			status = 'erased', erased_at = ?, updated_at = ? WHERE id = ?`,
 			[]any{fmt.Sprintf("%s%d", erasedPrefix, id), now, now, id}},
-		{"replies", `UPDATE deliveries SET last_reply = ? WHERE kind = ? AND recipient = ?
-			AND lower(last_reply) LIKE ? ESCAPE '\'`, []any{erasedReply, KindStep, email, "%" + likeEscape(email) + "%"}},
-		{"ledger", `UPDATE deliveries SET recipient = ? WHERE kind = ? AND recipient = ?`,
-			[]any{fmt.Sprintf("%scontact:%d", erasedPrefix, id), KindStep, email}},
+		{"replies", `UPDATE deliveries SET last_reply = ? WHERE ` + contactRows + `
+			AND lower(last_reply) LIKE ? ESCAPE '\'`, []any{erasedReply, KindStep, KindCampaign, email, "%" + likeEscape(email) + "%"}},
+		{"ledger", `UPDATE deliveries SET recipient = ? WHERE ` + contactRows,
+			[]any{fmt.Sprintf("%scontact:%d", erasedPrefix, id), KindStep, KindCampaign, email}},
 	} {
 		if _, err := tx.exec(ctx, s.sql, s.args...); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
