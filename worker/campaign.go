@@ -169,8 +169,9 @@ func (w *Worker) runCampaigns(ctx context.Context) error {
 		return err
 	}
 	for _, id := range due {
-		if err := w.startCampaign(ctx, id); err != nil {
-			return err
+		// One campaign that cannot start keeps no other from starting.
+		if err := w.startCampaign(ctx, id); err != nil && ctx.Err() == nil {
+			w.Log.Warn("campaign_start_failed", "campaign", id, "error", err)
 		}
 	}
 	sending, err := w.DB.SendingCampaigns(ctx)
