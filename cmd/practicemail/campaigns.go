@@ -241,21 +241,31 @@ func (a *App) whenOr(t time.Time) string {
 }
 
 func cmdCampaignsShow(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
-	a, id, err := m.openCampaign(ctx, fs, args, needs{}, "practicemail campaigns show ID")
+	a, c, err := m.loadCampaign(ctx, fs, args, "practicemail campaigns show ID")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	c, err := a.DB.Campaign(ctx, id)
-	if err != nil {
-		return err
-	}
 	counts, err := a.DB.CampaignCounts(ctx)
 	if err != nil {
 		return err
 	}
-	writeCampaign(m.Stdout, a, c, counts[id])
+	writeCampaign(m.Stdout, a, c, counts[c.ID])
 	return nil
+}
+
+// loadCampaign parses a command taking one campaign ID and reads it.
+func (m *Main) loadCampaign(ctx context.Context, fs *flag.FlagSet, args []string, usage string) (*App, *store.Campaign, error) {
+	a, id, err := m.openCampaign(ctx, fs, args, needs{}, usage)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.DB.Campaign(ctx, id)
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, c, nil
 }
 
 func writeCampaign(w io.Writer, a *App, c *store.Campaign, n store.CampaignCounts) {

@@ -16,15 +16,11 @@ const previewCampaignHelp = "render campaign ID as a subscriber called Sam would
 // cmdPreviewCampaign is `preview campaign ID [--out DIR]`.
 func cmdPreviewCampaign(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	out := fs.String("out", "", "write campaign-ID.html and campaign-ID.txt in this directory instead of printing them")
-	a, id, err := m.openCampaign(ctx, fs, args, needs{}, "practicemail preview campaign ID [--out DIR]")
+	a, c, err := m.loadCampaign(ctx, fs, args, "practicemail preview campaign ID [--out DIR]")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	c, err := a.DB.Campaign(ctx, id)
-	if err != nil {
-		return err
-	}
 	r, err := a.renderCampaign(c, "Sam")
 	if err != nil {
 		return err

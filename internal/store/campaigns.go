@@ -269,6 +269,11 @@ func (db *DB) DueCampaigns(ctx context.Context, now time.Time) ([]int64, error) 
 	if err != nil {
 		return nil, fmt.Errorf("due campaigns: %w", err)
 	}
+	return scanIDs(rows)
+}
+
+// scanIDs reads and closes rows of one id each.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
