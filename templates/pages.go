@@ -48,7 +48,7 @@ type Page struct {
 // InquiryFields are the inquiry form's fields, shown again after an error.
 type InquiryFields struct {
 	Name, Email, Phone, Message, PreferredTime string
-	Consent                                    bool
+	Consent, News                              bool
 }
 
 // Choice is one option of a select.

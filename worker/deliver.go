@@ -126,6 +126,8 @@ type batchSend struct {
 	from  string // envelope sender
 
 	eligible  map[int64]string // who may still be mailed, with their names
+	haltWhy   string           // why the rest of the batch must not go (audience.halt)
+	haltAt    time.Time        // when halt was last asked
 	refused   verdict          // why not, from an audience's check
 	checkedAt time.Time
 	connDown  *mail.SendError // why the server takes nothing now (mail.SendError.ServerWide): stop and back off
@@ -174,6 +176,12 @@ func (s *batchSend) next(ctx context.Context, rows []store.Claimed) error {
 	}
 	if !s.lease.valid() {
 		return errLeaseLost
+	}
+	if why, err := s.halted(ctx); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		return s.record(store.Outcome{ID: rows[0].ID, State: store.DeliverySuppressed, Reply: store.HaltedReply + why}, false)
 	}
 	ok, err := s.isEligible(ctx, rows)
 	if err != nil {
@@ -274,6 +282,24 @@ func (s *batchSend) settle() error {
 	}
 	s.count(s.lastState)
 	return nil
+}
+
+// haltEvery is how often a sender asks its audience's halt: a campaign
+// canceled while it sends stops within a second.
+const haltEvery = 400 * time.Millisecond
+
+// halted asks the audience's halt, when it has one and the last answer is
+// older than haltEvery, and returns why the rest of the batch must not go.
+func (s *batchSend) halted(ctx context.Context) (string, error) {
+	if s.aud.halt == nil || s.haltWhy != "" || (!s.haltAt.IsZero() && s.w.now().Sub(s.haltAt) < haltEvery) {
+		return s.haltWhy, nil
+	}
+	why, err := s.aud.halt(s.w, ctx, s.b)
+	if err != nil {
+		return "", err
+	}
+	s.haltWhy, s.haltAt = why, s.w.now()
+	return why, nil
 }
 
 // isEligible reports whether rows[0]'s subscriber may still be mailed,

@@ -35,6 +35,10 @@ type audience struct {
 	// uncached: the message is rendered for one source's one recipient
 	// (or holds private text) and is not kept.
 	uncached bool
+	// halt, when set, is asked before a send, at most every haltEvery,
+	// whether the rest of the batch must not go (a canceled campaign): the
+	// reason, recorded for each row left, or "".
+	halt func(w *Worker, ctx context.Context, b store.BatchRef) (string, error)
 }
 
 // verdict is a check's answer for a batch's row: OK with the recipient's
@@ -82,6 +86,12 @@ func (w *Worker) prepare(ctx context.Context, b store.BatchRef) (*mail.Prepared,
 		aud, render = stepAudience, func() (*mail.Prepared, error) { return w.prepareStep(ctx, b.SourceID) }
 	case store.KindInquiryNotify:
 		aud, render = notifyAudience, func() (*mail.Prepared, error) { return w.prepareNotify(ctx, b.SourceID) }
+	case store.KindCampaign, store.KindCampaignTest:
+		var err error
+		if aud, key, err = w.campaignAudience(ctx, b); err != nil {
+			return nil, aud, err
+		}
+		render = func() (*mail.Prepared, error) { return w.prepareCampaign(ctx, b, aud) }
 	default:
 		return nil, audience{}, fmt.Errorf("unknown delivery kind %q: %w", b.Kind, asynq.SkipRetry)
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/practicemail/practicemail/internal/store"
 )
 
-// Scheduler enqueues feed polls when they are due and runs the reconciler. It
+// Scheduler enqueues feed polls when they are due, starts campaigns whose
+// time has come (runCampaigns) and runs the reconciler. It
 // is driven by SQL (each feed's next_poll_at), not by asynq's Scheduler, and
 // each poll's task ID names its due time, so even two schedulers would make
 // one task per poll (asynq #371, #653). Still, only one runs: it holds a lock
@@ -90,6 +91,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		if leader {
 			s.enqueueDuePolls(ctx)
+			if err := s.W.runCampaigns(ctx); err != nil && ctx.Err() == nil {
+				s.W.Log.Warn("campaigns_failed", "error", err)
+			}
 			if err := s.W.enqueueRetention(ctx); err != nil && ctx.Err() == nil {
 				s.W.Log.Warn("retention_enqueue_failed", "error", err)
 			}

@@ -101,14 +101,15 @@ func (l *ledger) drained(ctx context.Context) (bool, error) {
 	return open == 0, err
 }
 
-// summarise checks that every subscriber got exactly one sent row and reads
-// the run's span from the ledger's own timestamps: the first row's creation
-// (the fan-out's first page) to the last row's sent_at (the server's 250).
-func (l *ledger) summarise(n int, res *pmResult, served time.Time) error {
+// summarise checks that every subscriber got exactly one sent row of kind
+// (post, campaign) and reads the run's span from the ledger's own
+// timestamps: the first row's creation (the fan-out's first page, the
+// campaign's start) to the last row's sent_at (the server's 250).
+func (l *ledger) summarise(kind string, n int, res *pmResult, served time.Time) error {
 	var rows, sent int
 	var first, last int64
 	err := l.db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(state = 'sent'), 0),
-		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries WHERE kind = 'post'`).Scan(&rows, &sent, &first, &last)
+		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries WHERE kind = ?`, kind).Scan(&rows, &sent, &first, &last)
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}

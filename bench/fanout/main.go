@@ -36,6 +36,7 @@ type options struct {
 	runs     int      // measurements of each size
 	keep     bool     // keep each run's directory (config, database, log)
 	syncs    []string // SQLite synchronous settings to measure, each between the same two baselines
+	campaign bool     // also measure a campaign to each N, between the same baselines
 
 	subscribeN     int           // subscribers of the fan-out that sign-ups run beside; 0: no sign-up bench
 	subscribeRate  float64       // sign-ups per second beside the fan-out (and alone, to compare)
@@ -75,6 +76,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
 	fs.StringVar(&syncs, "sqlite-sync", "full", "SQLite synchronous settings to measure side by side: full, normal or full,normal")
+	fs.BoolVar(&o.campaign, "campaign", false, "also send a campaign (topic:news) to each N, measured like the post between the same baselines")
 	fs.IntVar(&o.subscribeN, "subscribe", 0, "also measure POST /subscribe alone and beside a fan-out to this many subscribers (0: not)")
 	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
 	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
@@ -176,6 +178,16 @@ func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result
 		fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n", pm.rate(n), mb(pm.maxRSS))
 		pms = append(pms, pm)
 	}
+	var campaign *pmResult
+	if o.campaign {
+		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, a campaign, SQLite synchronous=%s\n", n, o.syncs[0])
+		pm, err := runCampaign(ctx, o, n, o.syncs[0])
+		if err != nil {
+			return nil, fmt.Errorf("practicemail campaign, N=%d: %w", n, err)
+		}
+		fmt.Fprintf(os.Stderr, "   %.0f msg/s, peak RSS %.1f MB\n", pm.rate(n), mb(pm.maxRSS))
+		campaign = &pm
+	}
 	fmt.Fprintf(os.Stderr, "== N=%d: raw baseline again\n", n)
 	after, err := runRaw(ctx, o, n, msgs)
 	if err != nil {
@@ -185,6 +197,9 @@ func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result
 	out := make([]result, len(pms))
 	for i, pm := range pms {
 		out[i] = result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: pm}
+	}
+	if campaign != nil {
+		out = append(out, result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: *campaign, campaign: true})
 	}
 	return out, nil
 }

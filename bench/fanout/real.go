@@ -219,8 +219,27 @@ func (s *session) measure(ctx context.Context, res *pmResult) error {
 	return nil
 }
 
-// drive runs one measurement against a started child.
+// drive runs one measurement against a started child: a post.
 func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-chan struct{}) error {
+	return s.driveSend(ctx, res, pid, exited, sendKind{name: "post",
+		start:    func(context.Context) error { s.blog.publish(); return nil },
+		finished: (*ledger).finished,
+		served:   s.blog.firstServed,
+	})
+}
+
+// sendKind is what a measurement sends: how it starts, how the ledger says
+// it is done, and when it was first asked for (zero: not known).
+type sendKind struct {
+	name     string // the ledger's kind
+	start    func(ctx context.Context) error
+	finished func(l *ledger, ctx context.Context) (bool, error)
+	served   func() time.Time
+}
+
+// driveSend waits for the first poll, starts k's send, waits until the
+// ledger has it all sent, and reads the measurements.
+func (s *session) driveSend(ctx context.Context, res *pmResult, pid int, exited <-chan struct{}, k sendKind) error {
 	o, n := s.o, s.n
 	l, err := openLedger(s.dbPath)
 	if err != nil {
@@ -236,10 +255,12 @@ func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-ch
 	if res.idleRSS, err = procHWM(pid); err != nil {
 		return err
 	}
-	s.blog.publish()
+	if err := k.start(ctx); err != nil {
+		return err
+	}
 	stopLoad := s.startLoad(ctx)
 	limit := 60*time.Second + time.Duration(n)*time.Millisecond // 1 ms a message is 1,000 msg/s
-	err = waitFor(ctx, exited, limit, "every message sent", l.finished)
+	err = waitFor(ctx, exited, limit, "every message sent", func(ctx context.Context) (bool, error) { return k.finished(l, ctx) })
 	stopLoad()
 	if err != nil {
 		return err
@@ -254,7 +275,7 @@ func (s *session) drive(ctx context.Context, res *pmResult, pid int, exited <-ch
 	if sink0 >= 0 {
 		res.sink = waitSinkCount(o.sinkLog, sink0+int64(n)) - sink0
 	}
-	return l.summarise(n, res, s.blog.firstServed())
+	return l.summarise(k.name, n, res, k.served())
 }
 
 // startLoad starts the session's load, if it has one, and returns what

@@ -18,6 +18,8 @@ type result struct {
 	sync string    // the SQLite synchronous setting, when more than one was measured
 	raw  rawResult // the mean of the baselines before and after pm
 	pm   pmResult
+	// campaign: pm sent a campaign, not a post
+	campaign bool
 
 	rawBefore, rawAfter rawResult
 }
@@ -124,6 +126,9 @@ func (r result) label() string {
 	}
 	if r.sync != "" {
 		l += " " + r.sync
+	}
+	if r.campaign {
+		l += " campaign"
 	}
 	return l
 }

@@ -51,7 +51,8 @@ var commands = []command{
 	{"bounces", "ingest …", "record bounce and complaint reports from a mail server", cmdBounces},
 	{"inquiries", "list|show|stop|erase …", "read the inquiries sent through the website, stop or forget a person", cmdInquiries},
 	{"mail", "ingest …", "handle mail sent back to the practice: replies stop follow-ups, reports are bounces", cmdMail},
-	{"preview", "sequence NAME STEP …", "render a step of a follow-up sequence with sample data", cmdPreview},
+	{"campaigns", "create|schedule|cancel|test|list|show …", "write a campaign, send it once to an audience at a time set, follow it", cmdCampaigns},
+	{"preview", "sequence NAME STEP | campaign ID …", "render a step of a follow-up sequence, or a campaign, with sample data", cmdPreview},
 	{"version", "", "print the version, the Go version and the source revision", cmdVersion},
 }
 

@@ -195,8 +195,15 @@ type crashProcess struct {
 // log goes to h.logs too, so the harness's waits show it on a timeout.
 func crashStart(h *harness, bin string) *crashProcess {
 	h.t.Helper()
+	return crashStartCommand(h, bin, "run")
+}
+
+// crashStartCommand runs `practicemail COMMAND` (run, worker, scheduler)
+// with the harness's configuration.
+func crashStartCommand(h *harness, bin, command string) *crashProcess {
+	h.t.Helper()
 	p := &crashProcess{t: h.t, log: &logtest.Buffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "--config", h.config)
+	p.cmd = exec.Command(bin, command, "--config", h.config)
 	p.cmd.Env = crashChildEnv()
 	p.cmd.Stdout = io.MultiWriter(h.logs, p.log)
 	p.cmd.Stderr = p.cmd.Stdout

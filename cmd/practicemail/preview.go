@@ -33,6 +33,7 @@ var previewCommands = []command{
 		"by the worker's own code, whatever its state; the links personal to each subscriber carry\n" +
 		previewToken + " instead of a token. Without --out, the subject, the text part and the HTML part go\n" +
 		"to standard output; with it, post-ID.html and post-ID.txt are written in DIR.", cmdPreviewPost},
+	{"campaign", "ID [--out DIR]", previewCampaignHelp, cmdPreviewCampaign},
 }
 
 func cmdPreview(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {

@@ -35,6 +35,7 @@ type NewContact struct {
 	Email, Name, Phone string
 	TimeZone           string // an IANA name, checked by the caller; empty: the practice's
 	Consent            bool   // yes to follow-up emails
+	News               bool   // yes to hearing of openings and news (campaigns to inquirers:unbooked)
 }
 
 // upsertContact finds c's contact by email, or adds them as active, and
@@ -45,19 +46,19 @@ type NewContact struct {
 func (tx *Tx) upsertContact(ctx context.Context, c NewContact, now int64) (id int64, status string, created bool, err error) {
 	err = tx.queryRow(ctx, `SELECT id, status FROM contacts WHERE email = ?`, c.Email).Scan(&id, &status)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.queryRow(ctx, `INSERT INTO contacts (email, name, phone, time_zone, consent, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'active', ?, ?) RETURNING id`,
-			c.Email, c.Name, c.Phone, c.TimeZone, boolInt(c.Consent), now, now).Scan(&id)
+		err = tx.queryRow(ctx, `INSERT INTO contacts (email, name, phone, time_zone, consent, news_consent, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?) RETURNING id`,
+			c.Email, c.Name, c.Phone, c.TimeZone, boolInt(c.Consent), boolInt(c.News), now, now).Scan(&id)
 		return id, ContactActive, true, err
 	}
 	if err != nil {
 		return 0, "", false, err
 	}
-	_, err = tx.exec(ctx, `UPDATE contacts SET consent = ?, updated_at = ?,
+	_, err = tx.exec(ctx, `UPDATE contacts SET consent = ?, news_consent = ?, updated_at = ?,
 		name = CASE WHEN ? <> '' THEN ? ELSE name END,
 		phone = CASE WHEN ? <> '' THEN ? ELSE phone END,
 		time_zone = CASE WHEN ? <> '' THEN ? ELSE time_zone END
-		WHERE id = ?`, boolInt(c.Consent), now, c.Name, c.Name, c.Phone, c.Phone, c.TimeZone, c.TimeZone, id)
+		WHERE id = ?`, boolInt(c.Consent), boolInt(c.News), now, c.Name, c.Name, c.Phone, c.Phone, c.TimeZone, c.TimeZone, id)
 	return id, status, false, err
 }
 
@@ -144,6 +145,10 @@ func (db *DB) EraseContact(ctx context.Context, email string) error {
 	return nil
 }
 
+// contactRows are a contact's ledger rows, by kind (step, campaign) and
+// address: their steps, and campaigns to inquirers (no subscriber's).
+const contactRows = `(kind = ? OR (kind = ? AND subscriber_id IS NULL)) AND recipient = ?`
+
 // eraseContact does EraseContact's writes.
 func (tx *Tx) eraseContact(ctx context.Context, id int64, email string) error {
 	now := tx.db.nowMS()
@@ -156,13 +161,13 @@ func (tx *Tx) eraseContact(ctx context.Context, id int64, email string) error {
 	}{
 		{"messages", `UPDATE inquiries SET message = NULL, preferred_time = NULL,
 			message_deleted_at = COALESCE(message_deleted_at, ?) WHERE contact_id = ?`, []any{now, id}},
-		{"anonymise", `UPDATE contacts SET email = ?, name = '', phone = '', time_zone = '', consent = 0,
+		{"anonymise", `UPDATE contacts SET email = ?, name = '', phone = '', time_zone = '', consent = 0, news_consent = 0,
 			status = 'erased', erased_at = ?, updated_at = ? WHERE id = ?`,
 			[]any{fmt.Sprintf("%s%d", erasedPrefix, id), now, now, id}},
-		{"replies", `UPDATE deliveries SET last_reply = ? WHERE kind = ? AND recipient = ?
-			AND lower(last_reply) LIKE ? ESCAPE '\'`, []any{erasedReply, KindStep, email, "%" + likeEscape(email) + "%"}},
-		{"ledger", `UPDATE deliveries SET recipient = ? WHERE kind = ? AND recipient = ?`,
-			[]any{fmt.Sprintf("%scontact:%d", erasedPrefix, id), KindStep, email}},
+		{"replies", `UPDATE deliveries SET last_reply = ? WHERE ` + contactRows + `
+			AND lower(last_reply) LIKE ? ESCAPE '\'`, []any{erasedReply, KindStep, KindCampaign, email, "%" + likeEscape(email) + "%"}},
+		{"ledger", `UPDATE deliveries SET recipient = ? WHERE ` + contactRows,
+			[]any{fmt.Sprintf("%scontact:%d", erasedPrefix, id), KindStep, KindCampaign, email}},
 	} {
 		if _, err := tx.exec(ctx, s.sql, s.args...); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)

@@ -201,16 +201,7 @@ func (db *DB) ApproveHeld(ctx context.Context, feedID int64) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("approve held posts: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(rows)
 }
 
 // NotHeldError refuses a decision on held posts naming posts that are not

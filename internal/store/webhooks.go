@@ -20,11 +20,15 @@ const (
 // delivery recorded and then not acted on, the process killed between
 // the two, would be lost, its retry answered as seen.
 func (db *DB) RecordWebhookEvent(ctx context.Context, source, key string) (bool, error) {
+	return db.recordEvent(ctx, source, key, false)
+}
+
+func (db *DB) recordEvent(ctx context.Context, source, key string, booked bool) (bool, error) {
 	if source == "" || key == "" {
 		return false, errors.New("record webhook event: empty source or key")
 	}
-	res, err := db.exec(ctx, `INSERT INTO webhook_events (source, event_key, received_at) VALUES (?, ?, ?)
-		ON CONFLICT (source, event_key) DO NOTHING`, source, key, db.nowMS())
+	res, err := db.exec(ctx, `INSERT INTO webhook_events (source, event_key, received_at, booked) VALUES (?, ?, ?, ?)
+		ON CONFLICT (source, event_key) DO NOTHING`, source, key, db.nowMS(), boolInt(booked))
 	if err != nil {
 		return false, fmt.Errorf("record webhook event: %w", err)
 	}

@@ -97,7 +97,11 @@ func (s *Server) actOnBooking(ctx context.Context, ev booking.Event) (stopped in
 			stopped += n
 		}
 	}
-	fresh, err = s.DB.RecordWebhookEvent(ctx, ev.Source, ev.Key)
+	record := s.DB.RecordWebhookEvent
+	if ev.Kind == booking.Booked {
+		record = s.DB.RecordBooking // counted by campaigns' --stop-after-bookings
+	}
+	fresh, err = record(ctx, ev.Source, ev.Key)
 	return stopped, fresh, err
 }
 

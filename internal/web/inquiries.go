@@ -86,7 +86,7 @@ func (s *Server) showInquiry(w http.ResponseWriter, r *http.Request, code int, f
 	s.render(w, code, templates.PageInquiry, templates.Page{
 		Title: "Write to the practice",
 		Inquiry: templates.InquiryFields{Name: f.Name, Email: f.Email, Phone: f.Phone, Message: f.Message,
-			PreferredTime: f.PreferredTime, Consent: f.Consent},
+			PreferredTime: f.PreferredTime, Consent: f.Consent, News: f.News},
 		Errors: errs,
 		Zones:  zoneChoices(s.Practice.TimeZone, f.TimeZone),
 		Stamp:  s.stamp(),
@@ -140,7 +140,7 @@ func (s *Server) inquire(w http.ResponseWriter, r *http.Request) {
 func (s *Server) saveInquiry(ctx context.Context, f inquiryForm) error {
 	saved, err := s.DB.SaveInquiry(ctx, store.NewInquiry{
 		Contact: store.NewContact{Email: f.address, Name: f.Name, Phone: f.Phone, TimeZone: f.TimeZone,
-			Consent: f.Consent},
+			Consent: f.Consent, News: f.News},
 		Message:       f.Message,
 		PreferredTime: f.PreferredTime,
 		Urgent:        s.classifier().Urgent(f.Message),

@@ -37,6 +37,7 @@ type inquiryForm struct {
 	PreferredTime string `json:"preferred_time"`
 	TimeZone      string `json:"time_zone"`
 	Consent       bool   `json:"consent"`
+	News          bool   `json:"news"`    // yes to hearing of openings and news (campaigns to inquirers)
 	Website       string `json:"website"` // the honeypot
 	Stamp         string `json:"-"`       // "ts"
 
@@ -76,6 +77,7 @@ func readInquiry(r *http.Request) (inquiryForm, error) {
 		f.Name, f.Email, f.Phone, f.Message = pf.Get("name"), pf.Get("email"), pf.Get("phone"), pf.Get("message")
 		f.PreferredTime, f.TimeZone, f.Website, f.Stamp = pf.Get("preferred_time"), pf.Get("time_zone"), pf.Get("website"), pf.Get("ts")
 		f.Consent = pf.Get("consent") == "yes"
+		f.News = pf.Get("news") == "yes"
 		f.source = sourceSnippet
 		if pf.Has("ts") {
 			f.source = sourceForm
