@@ -70,7 +70,7 @@ func measureSignups(ctx context.Context, o options) (signupResult, error) {
 // as fast as o.subscribeConns clients can send them, waits until their
 // confirmations are sent, then measures them at o.subscribeRate.
 func (s *session) signupsAlone(ctx context.Context, exited <-chan struct{}, r *signupResult) error {
-	l, err := openLedger(s.dbPath)
+	l, err := s.openLedger()
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func TestWindowPercentiles(t *testing.T) {
 func TestConfigWithSignupKeysLoads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "practicemail.yaml")
 	o := options{smtpAddr: "127.0.0.1:2525", redisURL: "redis://127.0.0.1:6379/12", conns: 4, subscribeN: 20000}
-	if err := writeConfig(path, "/tmp/x.db", "127.0.0.1:18080", o, "http://127.0.0.1:1/feed/"); err != nil {
+	if err := writeConfig(path, "sqlite:/tmp/x.db", "127.0.0.1:18080", o, "http://127.0.0.1:1/feed/"); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path, nil)
