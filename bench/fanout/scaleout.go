@@ -100,7 +100,10 @@ func scaleOnce(ctx context.Context, o options, so scaleOptions, sink *delaySink,
 	}
 	config := filepath.Join(dir, "practicemail.yaml")
 	co := o
-	co.smtpAddr, co.conns, co.workers, co.subscribeN = sink.Addr(), so.procConns, so.procConns, 0
+	// One task more than connections: the fan-out task, writing the ledger
+	// page by page, would otherwise hold one sender's place in the first
+	// worker to take it.
+	co.smtpAddr, co.conns, co.workers, co.subscribeN = sink.Addr(), so.procConns, so.procConns+1, 0
 	if err := writeConfig(config, pg.url, httpAddr, co, blog.FeedURL()); err != nil {
 		return r, err
 	}
@@ -199,7 +202,7 @@ func scaleReport(so scaleOptions, runs []scaleRun) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n# Scale-out: worker processes on one PostgreSQL and one Redis, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Sink answers each message after %s; each worker has smtp.connections %d (and worker.concurrency %d); worker.batch_size %d; one scheduler beside.\n\n",
-		so.delay, so.procConns, so.procConns, so.batch)
+		so.delay, so.procConns, so.procConns+1, so.batch)
 	b.WriteString("| workers | smtp.rate /s | subscribers | msg/s at the sink | × one worker | most in one second | rate held (≤ 5% over) |\n|---:|---:|---:|---:|---:|---:|---|\n")
 	var one float64
 	for _, r := range runs {
