@@ -23,6 +23,12 @@
 # second against that rate, each step once (sink and ledger), peak RSS; then
 # POST /inquiries on loopback, 8 clients back to back and an open loop of
 # BENCH_INQUIRY_POST_RATE (20) a second, with p50 and p99.
+#
+# BENCH_DB=postgres (or both, beside SQLite): practicemail on PostgreSQL
+# (BENCH_PG, trust auth; each run makes and drops a database of its own),
+# with the server backends' CPU per message. Diagnostics: BENCH_PG_TABLES=1
+# prints table scans and each backend's CPU; BENCH_PG_EXPLAIN=5ms logs the
+# plans of slower statements to the server's log (auto_explain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -32,6 +38,19 @@ port="${BENCH_SMTP_PORT:-2525}"
 conns="${BENCH_CONNS:-4}"
 runs="${BENCH_RUNS:-1}"
 sync="${BENCH_SQLITE_SYNC:-full,normal}"
+# BENCH_DB=postgres: practicemail on PostgreSQL (BENCH_PG, a database of each
+# run's own); BENCH_DB=both: SQLite (synchronous=full) and PostgreSQL side by side.
+case "${BENCH_DB:-sqlite}" in
+  sqlite) ;;
+  postgres) sync=postgres ;;
+  both) sync="${BENCH_SQLITE_SYNC:-full},postgres" ;;
+  *) echo "bench: BENCH_DB=$BENCH_DB: want sqlite, postgres or both" >&2; exit 1 ;;
+esac
+pg_url="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+# BENCH_SCALEOUT=1: the scale-out bench instead (bench/fanout/scaleout.go):
+# 1, 2 and 4 worker processes on PostgreSQL into a sink 30 ms away.
+scaleout=""
+if [ "${BENCH_SCALEOUT:-0}" = 1 ]; then scaleout=-scaleout; fi
 subscribe="${BENCH_SUBSCRIBE:-20000}"
 subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
 inquiries="${BENCH_INQUIRIES:-10000}"
@@ -93,6 +112,6 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
-  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -redis "$redis_url" \
+  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -pg "$pg_url" ${scaleout} -redis "$redis_url" \
   -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" \
   -inquiries "$inquiries" -inquiry-rate "$inquiry_rate" -inquiry-post-rate "$inquiry_post_rate" -out bench-results ${BENCH_ARGS:-}

@@ -52,7 +52,7 @@ func (s *session) postAlone(ctx context.Context, exited <-chan struct{}, p alone
 // ready opens the ledger of the session's child and waits, up to limit,
 // for its first poll: the child has reconciled and serves.
 func (s *session) ready(ctx context.Context, exited <-chan struct{}, limit time.Duration) (*ledger, error) {
-	l, err := openLedger(s.dbPath)
+	l, err := s.openLedger()
 	if err != nil {
 		return nil, err
 	}

@@ -35,8 +35,11 @@ type options struct {
 	workers  int      // practicemail's worker.concurrency; 0 for its default
 	runs     int      // measurements of each size
 	keep     bool     // keep each run's directory (config, database, log)
-	syncs    []string // SQLite synchronous settings to measure, each between the same two baselines
+	syncs    []string // SQLite synchronous settings (or "postgres", pg.go) to measure, each between the same two baselines
+	pgURL    string   // the PostgreSQL server for the "postgres" runs; each makes and drops a database of its own
 	campaign bool     // also measure a campaign to each N, between the same baselines
+	scaleout bool     // run the scale-out bench (scaleout.go) instead
+	scale    scaleOptions
 
 	subscribeN     int           // subscribers of the fan-out that sign-ups run beside; 0: no sign-up bench
 	subscribeRate  float64       // sign-ups per second beside the fan-out (and alone, to compare)
@@ -75,13 +78,23 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.workers, "concurrency", 0, "practicemail's worker.concurrency (0: its default)")
 	fs.IntVar(&o.runs, "runs", 1, "how many times to measure each size")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory")
-	fs.StringVar(&syncs, "sqlite-sync", "full", "SQLite synchronous settings to measure side by side: full, normal or full,normal")
+	fs.StringVar(&syncs, "sqlite-sync", "full", "database variants to measure side by side: SQLite's synchronous full or normal, or postgres (on -pg), e.g. full,postgres")
+	fs.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server for the postgres variant (a database there to run CREATE DATABASE from)")
 	fs.BoolVar(&o.campaign, "campaign", false, "also send a campaign (topic:news) to each N, measured like the post between the same baselines")
 	fs.IntVar(&o.subscribeN, "subscribe", 0, "also measure POST /subscribe alone and beside a fan-out to this many subscribers (0: not)")
 	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
 	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
 	fs.DurationVar(&o.subscribeFor, "subscribe-for", 10*time.Second, "how long each stretch of sign-ups alone lasts")
 	o.inq.register(fs)
+	fs.BoolVar(&o.scaleout, "scaleout", false, "run the scale-out bench instead: 1, 2 and 4 worker processes on PostgreSQL (-pg) into a delaying sink")
+	fs.IntVar(&o.scale.n, "scale-n", 4000, "scale-out: subscribers")
+	fs.DurationVar(&o.scale.delay, "scale-delay", 30*time.Millisecond, "scale-out: the sink's delay before answering each message")
+	fs.IntVar(&o.scale.batch, "scale-batch", 50, "scale-out: worker.batch_size")
+	fs.IntVar(&o.scale.rate, "scale-rate", 1000, "scale-out: smtp.rate (per second) of the scaling runs")
+	fs.IntVar(&o.scale.capRate, "scale-cap-rate", 200, "scale-out: smtp.rate (per second) of a last run with the most workers, to see it hold; 0 skips it")
+	fs.IntVar(&o.scale.capN, "scale-cap-n", 2000, "scale-out: subscribers of that run")
+	fs.IntVar(&o.scale.procConns, "scale-conns", 4, "scale-out: smtp.connections of each worker")
+	o.scale.workers = []int{1, 2, 4}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -97,8 +110,8 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, s := range strings.Split(syncs, ",") {
 		s = strings.ToLower(strings.TrimSpace(s))
-		if s != "full" && s != "normal" {
-			return o, fmt.Errorf("-sqlite-sync: %q is not full or normal", s)
+		if s != "full" && s != "normal" && s != onPostgres {
+			return o, fmt.Errorf("-sqlite-sync: %q is not full, normal or postgres", s)
 		}
 		o.syncs = append(o.syncs, s)
 	}
@@ -116,6 +129,9 @@ func parseFlags(args []string) (options, error) {
 
 // run measures every size, raw first, and reports.
 func run(ctx context.Context, o options) error {
+	if o.scaleout {
+		return runScaleout(ctx, o, o.scale)
+	}
 	m, err := machineInfo(o)
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ type pmResult struct {
 	first    time.Time     // the fan-out's first ledger row written
 	last     time.Time     // its last message sent
 	sink     int64         // messages the sink counted, -1 if unknown
+	pgCPU    time.Duration // on PostgreSQL: its backends' CPU time over the window of use (pg.go)
+	pgXacts  int64         // on PostgreSQL: transactions over that window, -1 if unknown
 }
 
 func (r pmResult) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
@@ -61,14 +63,27 @@ func runSession(ctx context.Context, o options, n int, sync string, drive func(*
 		return pmResult{}, err
 	}
 	s.driver = drive(s)
-	if err := writeConfig(s.config, s.dbPath+"?synchronous="+sync, s.httpAddr, o, s.blog.FeedURL()); err != nil {
+	dbURL := "sqlite:" + s.dbPath + "?synchronous=" + sync
+	if sync == onPostgres {
+		if s.pg, err = createPG(ctx, o.pgURL); err != nil {
+			return pmResult{}, err
+		}
+		defer s.pg.drop()
+		dbURL = s.pg.url
+	}
+	if err := writeConfig(s.config, dbURL, s.httpAddr, o, s.blog.FeedURL()); err != nil {
 		return pmResult{}, err
 	}
 	if out, err := command(ctx, o.bin, dir, "migrate", "--config", s.config).CombinedOutput(); err != nil {
 		return pmResult{}, fmt.Errorf("practicemail migrate: %w\n%s", err, out)
 	}
 	res := pmResult{sync: sync}
-	if res.seed, err = seed(ctx, s.dbPath, n); err != nil {
+	if s.pg != nil {
+		res.seed, err = seedPG(ctx, s.pg.url, n)
+	} else {
+		res.seed, err = seed(ctx, s.dbPath, n)
+	}
+	if err != nil {
 		return res, err
 	}
 	fmt.Fprintf(os.Stderr, "   seeded %d subscribers in %s\n", n, res.seed.Round(time.Millisecond))
@@ -90,6 +105,7 @@ type session struct {
 	dir, config, dbPath string
 	blog                *blog
 	redisPID            int
+	pg                  *pgDB  // the run's PostgreSQL database, when on PostgreSQL
 	httpAddr            string // where the child serves its pages, host:port
 	driver              driver
 	during              func(ctx context.Context) []sample // load from the post's publication until every message is sent, if any
@@ -138,7 +154,7 @@ func writeConfig(path, dbPath, httpAddr string, o options, feedURL string) error
 http:
   addr: %s
 %sdatabase:
-  url: sqlite:%s
+  url: %s
 redis:
   url: %s
 smtp:
@@ -241,7 +257,7 @@ type sendKind struct {
 // ledger has it all sent, and reads the measurements.
 func (s *session) driveSend(ctx context.Context, res *pmResult, pid int, exited <-chan struct{}, k sendKind) error {
 	o, n := s.o, s.n
-	l, err := openLedger(s.dbPath)
+	l, err := s.openLedger()
 	if err != nil {
 		return err
 	}
@@ -252,6 +268,7 @@ func (s *session) driveSend(ctx context.Context, res *pmResult, pid int, exited 
 	sink0 := sinkCount(o.sinkLog)
 	who := pids{child: pid, sink: o.sinkPID, redis: s.redisPID}
 	cpu0 := sampleCPU(who)
+	pgs := s.pgServer(ctx, l)
 	if res.idleRSS, err = procHWM(pid); err != nil {
 		return err
 	}
@@ -267,6 +284,9 @@ func (s *session) driveSend(ctx context.Context, res *pmResult, pid int, exited 
 	}
 	if res.use = cpu0.until(sampleCPU(who)); res.use.child < 0 {
 		return errors.New("cannot read the child's CPU time")
+	}
+	if pgs != nil {
+		res.pgCPU, res.pgXacts = pgs.stop(ctx)
 	}
 	if res.doneRSS, err = procHWM(pid); err != nil {
 		return err

@@ -99,6 +99,7 @@ func report(o options, m machine, msgs [][]byte, results []result, signups *sign
 			r.rawBefore.rate(r.n), r.rawAfter.rate(r.n), cores(r.raw.use.otherCores()), cores(r.pm.use.otherCores()), mb(r.pm.idleRSS), mb(r.pm.doneRSS), mb(r.pm.maxRSS),
 			r.pm.latency.Seconds(), r.pm.cpuTotal.Seconds(), r.pm.seed.Seconds(), count(r.raw.sink), count(r.pm.sink))
 	}
+	b.WriteString(pgReport(results))
 	b.WriteString(verdict(results))
 	if signups != nil {
 		b.WriteString(signupReport(o, *signups))

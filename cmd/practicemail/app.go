@@ -214,6 +214,9 @@ func (a *App) buildWorker(o worker.Options) error {
 	if o.InFlight == 0 {
 		o.InFlight = a.Config.SMTP.Connections
 	}
+	if o.BatchSize == 0 {
+		o.BatchSize = a.Config.Worker.BatchSize
+	}
 	w := worker.New(a.DB, o)
 	w.Instance = instance
 	w.Queue, w.Inspector, w.Mail, w.Templates, w.Links, w.Log = a.Queue, a.Inspector, a.Mail, eng, signer, a.Log

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
 // crashConnections is smtp.connections in the harness's configuration: at most
@@ -19,9 +20,17 @@ const crashConnections = 4
 // only sends in flight at the kill may arrive twice. The program runs as a
 // real child process with production tuning (batches of 500, 30s leases), so
 // the restart must reclaim the dead process's leases rather than wait them out.
+// It runs on each SQL engine: PostgreSQL writes outcomes its own way
+// (store's outcomes_pg.go).
 func TestCrashSIGKILLMidFanout(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) { crashSIGKILLMidFanout(t, engine) })
+	}
+}
+
+func crashSIGKILLMidFanout(t *testing.T, engine string) {
 	bin := crashBuildBinary(t)
-	h := newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
+	h := newHarness(t, harnessOptions{engine: engine, items: []item{postItem(1)}, holdOver: 3})
 	// A relay that takes a few milliseconds per message keeps the run long
 	// enough for the kill to land in its middle.
 	crashThrottleSMTP(h.smtp, 2*time.Millisecond)

@@ -159,6 +159,9 @@ type Secrets struct {
 type Worker struct {
 	// Concurrency is how many tasks one worker process handles at once.
 	Concurrency int
+	// BatchSize is how many ledger rows one send task leases and sends:
+	// the unit the worker processes share the fan-out in.
+	BatchSize int
 }
 
 // Log configures log/slog.
@@ -190,7 +193,7 @@ func Default() *Config {
 		},
 		Sequences: Sequences{}, // built in; see Sequences
 		Inquiries: Inquiries{Retention: DefaultInquiryRetention, CrisisResources: DefaultCrisisResources},
-		Worker:    Worker{Concurrency: 8},
+		Worker:    Worker{Concurrency: 8, BatchSize: 500},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

@@ -62,7 +62,10 @@ var sections = map[string]map[string]setter[Config]{
 		"calcom_secret":     text(func(c *Config) *string { return &c.Secrets.CalcomSecret }),
 		"admin_password":    text(func(c *Config) *string { return &c.Secrets.AdminPassword }),
 	},
-	"worker": {"concurrency": integer(func(c *Config) *int { return &c.Worker.Concurrency })},
+	"worker": {
+		"concurrency": integer(func(c *Config) *int { return &c.Worker.Concurrency }),
+		"batch_size":  integer(func(c *Config) *int { return &c.Worker.BatchSize }),
+	},
 	"log": {
 		"level":  text(func(c *Config) *string { return &c.Log.Level }),
 		"format": text(func(c *Config) *string { return &c.Log.Format }),

@@ -30,6 +30,9 @@ func (c *Config) problems() Problems {
 	if c.Worker.Concurrency < 1 {
 		p.add("worker.concurrency", "must be at least 1 (got %d)", c.Worker.Concurrency)
 	}
+	if c.Worker.BatchSize < 1 || c.Worker.BatchSize > 10000 {
+		p.add("worker.batch_size", "must be from 1 to 10000 (got %d)", c.Worker.BatchSize)
+	}
 	oneOf(&p, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&p, "log.format", c.Log.Format, "text", "json")
 	return p

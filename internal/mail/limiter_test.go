@@ -75,3 +75,44 @@ func TestLimiterUnlimitedAndCancelled(t *testing.T) {
 		t.Error("second token within the hour was granted")
 	}
 }
+
+// Four processes' limiters sharing one rate stay within it, plus 5%, in
+// every one-second window: each holds at most a small batch of tokens.
+func TestLimiterHoldsInEverySecond(t *testing.T) {
+	rdb := testRedis(t)
+	key := fmt.Sprintf("practicemail:test:rate:%d", time.Now().UnixNano())
+	t.Cleanup(func() { rdb.Del(context.Background(), key) })
+	const rate = 200
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var at []time.Time
+	var wg sync.WaitGroup
+	for range 4 {
+		l := NewLimiter(rdb, rate, time.Second, WithRateKey(key))
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for l.Wait(ctx) == nil {
+					mu.Lock()
+					at = append(at, time.Now())
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	most := 0
+	for i := range at { // at is in order: appended under the lock as granted
+		j := i
+		for j < len(at) && at[j].Sub(at[i]) < time.Second {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	t.Logf("%d sends in 3 s, at most %d in one second", len(at), most)
+	if most > rate*105/100 {
+		t.Errorf("at most %d sends in one second at %d/s; want at most %d", most, rate, rate*105/100)
+	}
+}

@@ -149,3 +149,17 @@ func (d dialect) groupConcat(col string) string {
 	}
 	return "group_concat(" + col + ", ',')"
 }
+
+// idIn is a condition on a column being one of ids, and its arguments:
+// "IN (?, ?, …)" on SQLite; on PostgreSQL "= ANY(?)" with the IDs as one
+// array, so that every list is the same statement, prepared once per
+// connection and planned as index lookups, where a list of n placeholders
+// was a new statement for each n, parsed and planned anew each time (and a
+// hash join over the whole joined table when the list was long).
+func (d dialect) idIn(ids []int64) (string, []any) {
+	if d.name == "postgres" {
+		return "= ANY(?::bigint[])", []any{ids}
+	}
+	list, args := inList(ids)
+	return "IN " + list, args
+}

@@ -216,20 +216,18 @@ func (db *DB) commitRecords(ctx context.Context, batch []*Recording) {
 		db.appendRecords(ctx, batch)
 		return
 	}
-	held := make([]bool, len(batch))
-	if len(batch) == 1 && !batch[0].o.Bounce {
-		// Alone, an outcome needs no transaction of ours: autocommit skips
-		// a BEGIN and a COMMIT statement.
-		r := batch[0]
-		st, err := db.recordStmt(ctx)
-		if err == nil {
-			unlock := db.lockWrites()
-			held[0], err = recordWith(ctx, st, r.owner, r.o, db.nowMS())
-			unlock()
+	if !anyBounce(batch) {
+		// One round trip and one commit for the group (outcomes_pg.go).
+		held, err := db.recordGroup(ctx, batch)
+		if err != nil {
+			held = make([]bool, len(batch))
 		}
-		r.finish(held[0], err)
+		for i, r := range batch {
+			r.finish(held[i], err)
+		}
 		return
 	}
+	held := make([]bool, len(batch))
 	err := db.tx(ctx, func(tx *Tx) error {
 		st, err := db.recordStmt(ctx)
 		if err != nil {
@@ -319,6 +317,16 @@ func (db *DB) recordStmt(ctx context.Context) (*sql.Stmt, error) {
 
 // recordWith writes one outcome with the prepared recordUpdate.
 func recordWith(ctx context.Context, st *sql.Stmt, owner string, o Outcome, now int64) (bool, error) {
+	res, err := st.ExecContext(ctx, recordArgs(owner, o, now)...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// recordArgs are recordUpdate's arguments for o, written at now.
+func recordArgs(owner string, o Outcome, now int64) []any {
 	var sentAt, doneAt sql.NullInt64
 	if o.State != DeliveryQueued { // final
 		doneAt = sql.NullInt64{Int64: now, Valid: true}
@@ -326,12 +334,7 @@ func recordWith(ctx context.Context, st *sql.Stmt, owner string, o Outcome, now 
 	if o.State == DeliverySent {
 		sentAt = doneAt
 	}
-	res, err := st.ExecContext(ctx, o.State, o.Reply, o.MessageID, sentAt, doneAt, o.Next.UnixMilli(), flag(o.Unanswered), flag(o.Unanswered), o.ID, owner)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return []any{o.State, o.Reply, o.MessageID, sentAt, doneAt, o.Next.UnixMilli(), flag(o.Unanswered), flag(o.Unanswered), o.ID, owner}
 }
 
 // record writes one outcome and counts its bounce, in tx.

@@ -375,9 +375,9 @@ func (db *DB) Eligible(ctx context.Context, topic string, ids []int64) (map[int6
 	out := make(map[int64]string, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
-		list, args := inList(ids[:n])
+		in, args := db.dialect.idIn(ids[:n])
 		rows, err := db.query(ctx, `SELECT s.id, s.name FROM subscribers s JOIN subscriber_topics t
-			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.id IN `+list,
+			ON t.subscriber_id = s.id AND t.topic = ? WHERE s.status = 'active' AND s.id `+in,
 			append([]any{topic}, args...)...)
 		if err != nil {
 			return nil, fmt.Errorf("check eligibility: %w", err)
