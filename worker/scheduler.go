@@ -90,6 +90,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if err := s.W.enqueueRetention(ctx); err != nil && ctx.Err() == nil {
 				s.W.Log.Warn("retention_enqueue_failed", "error", err)
 			}
+			if err := s.W.scheduleDigests(ctx); err != nil && ctx.Err() == nil {
+				s.W.Log.Warn("digests_not_scheduled", "error", err)
+			}
 			if s.W.now().Sub(lastReconcile) >= s.Reconcile {
 				s.applied = s.applyFeeds(ctx)
 				if n, err := s.W.Reconcile(ctx, false); err != nil {
