@@ -28,8 +28,8 @@ func lastDigestTime(d config.DigestTime, now time.Time, loc *time.Location) time
 }
 
 // digestPeriod decides the digest feed f owes at now, if any: the period
-// from the end of its latest digest (or, for its first, from the digest
-// time a week earlier) to the latest digest time. A digest time that passed
+// from the end of its latest digest (or, for its first, from when the feed
+// became a digest feed) to the latest digest time. A digest time that passed
 // while nothing ran is owed once, however many weeks ago the latest digest
 // was: its period reaches back to that one. Nothing is owed for a digest
 // time already written, or one before the feed became a digest feed.
@@ -43,10 +43,7 @@ func digestPeriod(f store.DigestFeed, now time.Time, loc *time.Location) (start,
 		return time.Time{}, time.Time{}, false
 	}
 	start = f.Last
-	if start.IsZero() {
-		start = lastDigestTime(d, end.Add(-time.Nanosecond), loc)
-	}
-	if start.Before(f.Since) {
+	if start.Before(f.Since) { // the first, or the first since it became one again
 		start = f.Since
 	}
 	return start, end, true
