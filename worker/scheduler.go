@@ -13,7 +13,8 @@ import (
 	"github.com/practicemail/practicemail/internal/store"
 )
 
-// Scheduler enqueues feed polls when they are due and runs the reconciler. It
+// Scheduler enqueues feed polls when they are due, writes the digests that
+// are due (scheduleDigests), and runs the reconciler. It
 // is driven by SQL (each feed's next_poll_at), not by asynq's Scheduler, and
 // each poll's task ID names its due time, so even two schedulers would make
 // one task per poll (asynq #371, #653). Still, only one runs: it holds a lock
