@@ -76,9 +76,10 @@ func (db *DB) DigestFeeds(ctx context.Context) ([]DigestFeed, error) {
 func (db *DB) WriteDigest(ctx context.Context, feedID int64, start, end time.Time) (d *Digest, created bool, err error) {
 	err = db.tx(ctx, func(tx *Tx) error {
 		var id int64
-		err := tx.queryRow(ctx, `INSERT INTO digests (feed_id, period_start, period_end, state, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (feed_id, period_end) DO NOTHING RETURNING id`,
-			feedID, start.UnixMilli(), end.UnixMilli(), DigestSending, db.nowMS()).Scan(&id)
+		now := db.nowMS()
+		err := tx.queryRow(ctx, `INSERT INTO digests (feed_id, period_start, period_end, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, period_end) DO NOTHING RETURNING id`,
+			feedID, start.UnixMilli(), end.UnixMilli(), DigestSending, now, now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // written before
 		}
@@ -178,7 +179,7 @@ func (db *DB) DigestPosts(ctx context.Context, digestID int64) ([]Post, error) {
 // SetDigestState moves a digest from one state to another; it reports
 // false if the digest was not in state from.
 func (db *DB) SetDigestState(ctx context.Context, id int64, from, to string) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE digests SET state = ? WHERE id = ? AND state = ?`, to, id, from)
+	res, err := db.exec(ctx, `UPDATE digests SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, db.nowMS(), id, from)
 	if err != nil {
 		return false, fmt.Errorf("set digest %d %s: %w", id, to, err)
 	}
@@ -187,27 +188,17 @@ func (db *DB) SetDigestState(ctx context.Context, id int64, from, to string) (bo
 }
 
 // FailDigest marks a digest that cannot be rendered as failed with
-// reason, and fails each of its deliveries still queued; it reports
-// whether it moved the digest to failed (false when it already was).
+// reason, and fails each of its deliveries still queued, as FailPost does
+// for a post; it reports whether it moved the digest to failed (false when
+// it already was).
 func (db *DB) FailDigest(ctx context.Context, id int64, reason string) (bool, error) {
 	var moved bool
 	err := db.tx(ctx, func(tx *Tx) error {
 		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
 			return err
 		}
-		res, err := tx.exec(ctx, `UPDATE digests SET state = ?, failure = ? WHERE id = ? AND state <> ?`,
-			DigestFailed, reason, id, DigestFailed)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		moved = n == 1
-		_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
-			last_reply = 'not sent: the digest could not be rendered: ' || ?
-			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, db.nowMS(), reason, KindDigest, id)
+		var err error
+		moved, err = tx.failSource(ctx, "digests", KindDigest, id, reason, db.nowMS())
 		return err
 	})
 	if err != nil {

@@ -188,3 +188,35 @@ func TestFanOutsFollowTheDigestChoice(t *testing.T) {
 		}
 	})
 }
+
+// A digest that cannot be rendered is failed once, with its reason, and
+// its queued deliveries fail with it instead of waiting for ever.
+func TestFailDigestFailsItsQueuedDeliveries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := digestFeed(t, db, "Mon 09:00")
+		newPost(t, db, f, "a", "First")
+		r, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: "ann@example.com", Confirmed: true})
+		must(t, err)
+		must(t, db.SetDigestChoice(ctx, r.ID, true))
+		d, _, err := db.WriteDigest(ctx, f.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		must(t, err)
+		if _, err := db.FanOut(ctx, store.KindDigest, d.ID, store.TopicPosts, 10); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []bool{true, false} {
+			moved, err := db.FailDigest(ctx, d.ID, fmt.Sprintf("no postal address (%d)", i))
+			if err != nil || moved != want {
+				t.Fatalf("FailDigest #%d: moved %v, %v; want %v", i+1, moved, err, want)
+			}
+		}
+		if d, err := db.DigestByID(ctx, d.ID); err != nil || d.State != store.DigestFailed {
+			t.Errorf("digest %+v (%v), want failed", d, err)
+		}
+		p, err := db.ExportPerson(ctx, "ann@example.com")
+		must(t, err)
+		want := "not sent: the digest could not be rendered: no postal address (0)"
+		if len(p.Deliveries) != 1 || p.Deliveries[0].State != store.DeliveryFailed || p.Deliveries[0].LastReply != want {
+			t.Errorf("deliveries %+v, want one failed with %q", p.Deliveries, want)
+		}
+	})
+}

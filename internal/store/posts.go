@@ -244,6 +244,26 @@ func (db *DB) DecideHeld(ctx context.Context, feedID int64, ids []int64, to stri
 	return out, nil
 }
 
+// failSource moves row id of table (posts or digests, sources of kind's
+// deliveries) to failed with reason unless it already is, and fails the
+// source's deliveries still queued with the reason the row keeps (the
+// first). It reports whether it moved the row.
+func (tx *Tx) failSource(ctx context.Context, table, kind string, id int64, reason string, now int64) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE `+table+` SET state = 'failed', failure = ?, updated_at = ?
+		WHERE id = ? AND state <> 'failed'`, reason, now, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
+		last_reply = (SELECT 'not sent: the `+kind+` could not be rendered: ' || failure FROM `+table+` WHERE id = ?)
+		WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, kind, id)
+	return n == 1, err
+}
+
 func verbOf(to string) string {
 	if to == PostSkipped {
 		return "skip"
@@ -274,20 +294,8 @@ func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, erro
 		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
 			return err
 		}
-		now := db.nowMS()
-		res, err := tx.exec(ctx, `UPDATE posts SET state = ?, failure = ?, updated_at = ?
-			WHERE id = ? AND state <> ?`, PostFailed, reason, now, id, PostFailed)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		moved = n == 1
-		_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
-			last_reply = (SELECT 'not sent: the post could not be rendered: ' || failure FROM posts WHERE id = ?)
-			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, KindPost, id)
+		var err error
+		moved, err = tx.failSource(ctx, "posts", KindPost, id, reason, db.nowMS())
 		return err
 	})
 	if err != nil {

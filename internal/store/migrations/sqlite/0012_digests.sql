@@ -21,6 +21,7 @@ CREATE TABLE digests (
     state        TEXT    NOT NULL CHECK (state IN ('empty','sending','sent','failed')),
     failure      TEXT    NOT NULL DEFAULT '',
     created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
     UNIQUE (feed_id, period_end)
 );
 CREATE INDEX digests_sending ON digests (id) WHERE state = 'sending';
