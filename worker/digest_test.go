@@ -171,11 +171,16 @@ func (r *digestRig) edit(t *testing.T, key, title string) {
 		URL: "https://blog.example/" + key, Summary: "Summary of post " + key, Hash: title + " edited"}}})
 }
 
-// to returns the messages the SMTP server took for address, parsed.
 func (r *digestRig) to(t *testing.T, address string) []mailtest.Parsed {
+	return messagesTo(t, r.smtp, address)
+}
+
+// messagesTo returns the messages srv took for address alone, parsed, in
+// order.
+func messagesTo(t *testing.T, srv *mailtest.Server, address string) []mailtest.Parsed {
 	t.Helper()
 	var out []mailtest.Parsed
-	for _, m := range r.smtp.Messages() {
+	for _, m := range srv.Messages() {
 		if len(m.To) == 1 && m.To[0] == address {
 			out = append(out, mailtest.Parse(t, m.Data))
 		}

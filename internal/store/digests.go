@@ -179,12 +179,7 @@ func (db *DB) DigestPosts(ctx context.Context, digestID int64) ([]Post, error) {
 // SetDigestState moves a digest from one state to another; it reports
 // false if the digest was not in state from.
 func (db *DB) SetDigestState(ctx context.Context, id int64, from, to string) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE digests SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, to, db.nowMS(), id, from)
-	if err != nil {
-		return false, fmt.Errorf("set digest %d %s: %w", id, to, err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return db.setSourceState(ctx, "digests", id, from, to)
 }
 
 // FailDigest marks a digest that cannot be rendered as failed with
@@ -192,19 +187,7 @@ func (db *DB) SetDigestState(ctx context.Context, id int64, from, to string) (bo
 // for a post; it reports whether it moved the digest to failed (false when
 // it already was).
 func (db *DB) FailDigest(ctx context.Context, id int64, reason string) (bool, error) {
-	var moved bool
-	err := db.tx(ctx, func(tx *Tx) error {
-		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
-			return err
-		}
-		var err error
-		moved, err = tx.failSource(ctx, "digests", KindDigest, id, reason, db.nowMS())
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("fail digest %d: %w", id, err)
-	}
-	return moved, nil
+	return db.failSource(ctx, "digests", KindDigest, id, reason)
 }
 
 // SetDigestChoice records whether the subscriber takes the posts of

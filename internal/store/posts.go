@@ -244,26 +244,6 @@ func (db *DB) DecideHeld(ctx context.Context, feedID int64, ids []int64, to stri
 	return out, nil
 }
 
-// failSource moves row id of table (posts or digests, sources of kind's
-// deliveries) to failed with reason unless it already is, and fails the
-// source's deliveries still queued with the reason the row keeps (the
-// first). It reports whether it moved the row.
-func (tx *Tx) failSource(ctx context.Context, table, kind string, id int64, reason string, now int64) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE `+table+` SET state = 'failed', failure = ?, updated_at = ?
-		WHERE id = ? AND state <> 'failed'`, reason, now, id)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
-		last_reply = (SELECT 'not sent: the `+kind+` could not be rendered: ' || failure FROM `+table+` WHERE id = ?)
-		WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, kind, id)
-	return n == 1, err
-}
-
 func verbOf(to string) string {
 	if to == PostSkipped {
 		return "skip"
@@ -274,10 +254,16 @@ func verbOf(to string) string {
 // SetPostState moves a post from one state to another; it reports false if the
 // post was not in state from.
 func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE posts SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+	return db.setSourceState(ctx, "posts", id, from, to)
+}
+
+// setSourceState moves row id of table (posts or digests) from one state
+// to another; it reports false if the row was not in state from.
+func (db *DB) setSourceState(ctx context.Context, table string, id int64, from, to string) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE `+table+` SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		to, db.nowMS(), id, from)
 	if err != nil {
-		return false, fmt.Errorf("set post %d %s: %w", id, to, err)
+		return false, fmt.Errorf("set %s %d %s: %w", table, id, to, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
@@ -289,17 +275,37 @@ func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool
 // keeps the first reason, fails deliveries written since, and reports false.
 // It reports true only when it moved the post to failed.
 func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, error) {
+	return db.failSource(ctx, "posts", KindPost, id, reason)
+}
+
+// failSource moves row id of table (posts or digests, the sources of
+// kind's deliveries) to failed with reason unless it already is, and fails
+// the source's deliveries still queued with the reason the row keeps (the
+// first). It reports whether it moved the row.
+func (db *DB) failSource(ctx context.Context, table, kind string, id int64, reason string) (bool, error) {
 	var moved bool
 	err := db.tx(ctx, func(tx *Tx) error {
 		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
 			return err
 		}
-		var err error
-		moved, err = tx.failSource(ctx, "posts", KindPost, id, reason, db.nowMS())
+		now := db.nowMS()
+		res, err := tx.exec(ctx, `UPDATE `+table+` SET state = 'failed', failure = ?, updated_at = ?
+			WHERE id = ? AND state <> 'failed'`, reason, now, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		moved = n == 1
+		_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
+			last_reply = (SELECT 'not sent: the `+kind+` could not be rendered: ' || failure FROM `+table+` WHERE id = ?)
+			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, kind, id)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("fail post %d: %w", id, err)
+		return false, fmt.Errorf("fail %s %d: %w", kind, id, err)
 	}
 	return moved, nil
 }
