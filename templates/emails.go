@@ -48,6 +48,27 @@ type PostEmail struct {
 
 func (d PostEmail) footer() Footer { return d.Footer }
 
+// DigestEmail is the data of the "digest" email: a feed's posts of one
+// period, sent once to the subscribers who chose a weekly digest. Like a
+// post email it is marketing email.
+type DigestEmail struct {
+	Practice string
+	BaseURL  string         // as in PostEmail
+	Since    time.Time      // the start of the period
+	TimeZone *time.Location // dates are shown in this zone; nil keeps their own
+	Posts    []DigestPost   // at least one
+	Footer   Footer
+}
+
+// DigestPost is one post listed in a digest: its title, byline and
+// summary, and the link to read it on the blog (empty: no link).
+type DigestPost struct {
+	Title, Author, Summary, URL string
+	Date                        time.Time
+}
+
+func (d DigestEmail) footer() Footer { return d.Footer }
+
 // ConfirmEmail is the data of the "confirm" email, the double opt-in request.
 // Its Footer must not be a marketing footer.
 type ConfirmEmail struct {
@@ -123,6 +144,19 @@ func (e *Engine) Post(d PostEmail) (Rendered, error) {
 		return Rendered{}, errors.New("templates: post: a post email is marketing email and needs a marketing footer")
 	}
 	return e.Render("post", d)
+}
+
+// Digest renders the "digest" email. Its footer must be a complete
+// marketing footer, and it lists at least one post: a period without posts
+// sends nothing.
+func (e *Engine) Digest(d DigestEmail) (Rendered, error) {
+	if !d.Footer.Marketing {
+		return Rendered{}, errors.New("templates: digest: a digest is marketing email and needs a marketing footer")
+	}
+	if len(d.Posts) == 0 {
+		return Rendered{}, errors.New("templates: digest: no posts")
+	}
+	return e.Render("digest", d)
 }
 
 // Confirm renders the "confirm" email, which must not carry a marketing

@@ -208,3 +208,46 @@ func TestPostFiguresAreNotIndented(t *testing.T) {
 		t.Errorf("figure is not styled with margin 0 at the sides: %.120s", r.HTML[max(i, 0):])
 	}
 }
+
+// A digest lists each post with its link, names the period in the
+// practice's zone, counts its posts in the subject, and carries the
+// marketing footer; it refuses to render without posts or footer.
+func TestDigest(t *testing.T) {
+	e := newEngine(t)
+	d := digestFixture(t)
+	r, err := e.Digest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Subject != "2 new posts from Stillpoint Counseling" {
+		t.Errorf("subject %q", r.Subject)
+	}
+	html, text := visibleText(t, r.HTML), words(r.Text)
+	for _, want := range []string{"Rest & repair: notes on the nervous system", "Winter hours & holidays",
+		"Posts since November 23, 2026", "By Dana Whitfield · November 25, 2026", "1200 Pearl St", "chose a weekly digest"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, html)
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, part := range []string{r.HTML, r.Text} {
+		if strings.Count(part, d.Posts[0].URL) != 1 || !strings.Contains(part, unsubPlaceholder) || !strings.Contains(part, prefsPlaceholder) {
+			t.Errorf("a part lacks the post's one link or the footer's links:\n%s", part)
+		}
+	}
+	d.Posts = d.Posts[:1]
+	if r, err := e.Digest(d); err != nil || r.Subject != "A new post from Stillpoint Counseling" {
+		t.Errorf("one post: subject %q, %v", r.Subject, err)
+	}
+	d.Posts = nil
+	if _, err := e.Digest(d); err == nil {
+		t.Error("a digest without posts rendered")
+	}
+	d = digestFixture(t)
+	d.Footer.Marketing = false
+	if _, err := e.Digest(d); err == nil {
+		t.Error("a digest without a marketing footer rendered")
+	}
+}

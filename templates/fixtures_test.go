@@ -57,6 +57,22 @@ func postFixture(t testing.TB) PostEmail {
 	}
 }
 
+// digestFixture lists two posts, one without a link.
+func digestFixture(t testing.TB) DigestEmail {
+	p := postFixture(t)
+	return DigestEmail{
+		Practice: p.Practice,
+		BaseURL:  p.BaseURL,
+		Since:    time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC),
+		TimeZone: p.TimeZone,
+		Posts: []DigestPost{
+			{Title: p.Title, Author: p.Author, Summary: p.Summary, URL: p.PostURL, Date: p.Date},
+			{Title: "Winter hours & holidays", Summary: "We are closed Dec 24–26."},
+		},
+		Footer: marketingFooter(),
+	}
+}
+
 func confirmFixture() ConfirmEmail {
 	f := marketingFooter()
 	// A confirmation footer with the marketing fields filled in but
@@ -111,6 +127,7 @@ func campaignFixture() CampaignEmail {
 func fixtures(t testing.TB) map[string]any {
 	return map[string]any{
 		"post":           postFixture(t),
+		"digest":         digestFixture(t),
 		"confirm":        confirmFixture(),
 		"already":        alreadyFixture(),
 		"campaign":       campaignFixture(),

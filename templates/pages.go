@@ -38,11 +38,14 @@ type Page struct {
 	Form          SignupFields      // what the person typed, shown again after an error
 	Errors        map[string]string // by field name ("email", "form")
 	Topics        []TopicChoice
-	Stamp         string // the signed time the form was served (field "ts")
-	ReturnTo      string
-	Inquiry       InquiryFields // the inquiry form, as typed
-	Zones         []Choice      // the inquiry form's time zones
-	Crisis        string        // where to turn in a crisis (inquiries.crisis_resources)
+	// PostsAs is the choice between each post and a weekly digest (field
+	// "posts_as"), offered while a feed is sent as a digest.
+	PostsAs  []Choice
+	Stamp    string // the signed time the form was served (field "ts")
+	ReturnTo string
+	Inquiry  InquiryFields // the inquiry form, as typed
+	Zones    []Choice      // the inquiry form's time zones
+	Crisis   string        // where to turn in a crisis (inquiries.crisis_resources)
 }
 
 // InquiryFields are the inquiry form's fields, shown again after an error.

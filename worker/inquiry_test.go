@@ -120,14 +120,7 @@ func (r *inquiryRig) inquire(t *testing.T, email, message string, enqueue bool) 
 
 // to returns the messages the SMTP server took for address, parsed, in order.
 func (r *inquiryRig) to(t *testing.T, address string) []mailtest.Parsed {
-	t.Helper()
-	var out []mailtest.Parsed
-	for _, m := range r.smtp.Messages() {
-		if len(m.To) == 1 && m.To[0] == address {
-			out = append(out, mailtest.Parse(t, m.Data))
-		}
-	}
-	return out
+	return messagesTo(t, r.smtp, address)
 }
 
 // subjects returns the subjects of the messages to address.

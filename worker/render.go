@@ -82,6 +82,8 @@ func (w *Worker) prepare(ctx context.Context, b store.BatchRef) (*mail.Prepared,
 	case store.KindAlready:
 		key.SourceID = 0
 		aud, render = alreadyAudience, w.prepareAlready
+	case store.KindDigest:
+		aud, render = digestAudience, func() (*mail.Prepared, error) { return w.prepareDigest(ctx, b.SourceID) }
 	case store.KindStep:
 		aud, render = stepAudience, func() (*mail.Prepared, error) { return w.prepareStep(ctx, b.SourceID) }
 	case store.KindInquiryNotify:

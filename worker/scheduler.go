@@ -14,7 +14,8 @@ import (
 )
 
 // Scheduler enqueues feed polls when they are due, starts campaigns whose
-// time has come (runCampaigns) and runs the reconciler. It
+// time has come (runCampaigns), writes the digests that are due
+// (scheduleDigests), and runs the reconciler. It
 // is driven by SQL (each feed's next_poll_at), not by asynq's Scheduler, and
 // each poll's task ID names its due time, so even two schedulers would make
 // one task per poll (asynq #371, #653). Still, only one runs: it holds a lock
@@ -96,6 +97,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			if err := s.W.enqueueRetention(ctx); err != nil && ctx.Err() == nil {
 				s.W.Log.Warn("retention_enqueue_failed", "error", err)
+			}
+			if err := s.W.scheduleDigests(ctx); err != nil && ctx.Err() == nil {
+				s.W.Log.Warn("digests_not_scheduled", "error", err)
 			}
 			if s.W.now().Sub(lastReconcile) >= s.Reconcile {
 				s.applied = s.applyFeeds(ctx)

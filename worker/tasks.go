@@ -133,6 +133,7 @@ func decode(t *asynq.Task, v any) error {
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFeedPoll, w.tracked(w.handleFeedPoll))
 	mux.HandleFunc(TypePostFanout, w.tracked(w.handlePostFanout))
+	mux.HandleFunc(TypeDigestFanout, w.tracked(w.handleDigestFanout))
 	mux.HandleFunc(TypeDeliver, w.tracked(w.handleDeliver))
 	mux.HandleFunc(TypeInquiry, w.tracked(w.handleInquiry))
 	mux.HandleFunc(TypeStep, w.tracked(w.handleStep))

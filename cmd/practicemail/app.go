@@ -170,7 +170,7 @@ func (a *App) dbMissing() error {
 func (a *App) feedSpecs() []store.FeedSpec {
 	specs := make([]store.FeedSpec, len(a.Config.Feeds))
 	for i, f := range a.Config.Feeds {
-		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL, Every: f.Every, HoldOver: f.HoldOver}
+		specs[i] = store.FeedSpec{Name: f.Name, URL: f.URL, Every: f.Every, HoldOver: f.HoldOver, Digest: f.DigestAt()}
 	}
 	return specs
 }

@@ -73,15 +73,26 @@ func (f Feed) check(p *Problems, key string) {
 		p.add(key+".every", "must be at least 1s (got %s)", f.Every)
 	}
 	oneOf(p, key+".mode", f.Mode, ModeEach, ModeDigest)
-	if f.Mode == ModeDigest {
-		p.add(key+".mode", "digest is not available yet; use each")
-	}
-	switch {
-	case f.Digest != "":
+	if f.Digest != "" {
 		if _, err := ParseDigest(f.Digest); err != nil {
 			p.add(key+".digest", "%v", err)
 		}
-	case f.Mode == ModeDigest:
-		p.add(key+".digest", `required when mode is digest, for example "Mon 09:00"`)
 	}
+}
+
+// DefaultDigest is when a feed with mode digest and no digest time sends
+// its digest: Monday at nine in the morning, practice time.
+const DefaultDigest = "Mon 09:00"
+
+// DigestAt is when the feed's digest goes out, as ParseDigest reads it:
+// Digest, or DefaultDigest when it is empty, for a feed with mode digest;
+// "" for a feed with mode each, whatever Digest says.
+func (f Feed) DigestAt() string {
+	switch {
+	case f.Mode != ModeDigest:
+		return ""
+	case f.Digest == "":
+		return DefaultDigest
+	}
+	return f.Digest
 }

@@ -103,8 +103,6 @@ log:
 		"feeds[0].url",
 		"feeds[0].every",
 		"feeds[0].mode",
-		"feeds[1].mode",
-		"feeds[1].digest",
 		"feeds[2].name",
 		"feeds[2].digest",
 		"secrets.link_key",
@@ -121,7 +119,6 @@ log:
 		`feeds[2].name: "B" is already the name of feeds[1]`,
 		`smtp.connections: must be between 1 and 64 (got 65)`,
 		`practice.from: required when smtp.url is set`,
-		`feeds[1].mode: digest is not available yet; use each`,
 	}
 	for _, line := range wantLines {
 		if !contains(p, line) {

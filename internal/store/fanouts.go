@@ -27,7 +27,7 @@ type FanOutPage struct {
 }
 
 // FanOut writes the next page of up to size ledger rows for (kind, sourceID),
-// one per active subscriber of topic, in subscriber-ID order, and remembers
+// one per active subscriber of topic (narrowed by fanOutFilter), in subscriber-ID order, and remembers
 // where it stopped in the same transaction. Calling it again after a crash
 // carries on; rows that already exist are left alone.
 func (db *DB) FanOut(ctx context.Context, kind string, sourceID int64, topic string, size int) (FanOutPage, error) {
@@ -47,10 +47,14 @@ func (db *DB) FanOut(ctx context.Context, kind string, sourceID int64, topic str
 			page.Done = true
 			return nil
 		}
+		filter, err := tx.fanOutFilter(ctx, kind, sourceID)
+		if err != nil {
+			return err
+		}
 		var upper sql.NullInt64
 		if err := tx.queryRow(ctx, `SELECT MAX(subscriber_id) FROM (
 				SELECT t.subscriber_id FROM subscriber_topics t JOIN subscribers s ON s.id = t.subscriber_id
-				WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ?
+				WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ?`+filter+`
 				ORDER BY t.subscriber_id LIMIT ?) page`, topic, cursor, size).Scan(&upper); err != nil {
 			return err
 		}
@@ -63,7 +67,7 @@ func (db *DB) FanOut(ctx context.Context, kind string, sourceID int64, topic str
 		res, err := tx.exec(ctx, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, created_at)
 			SELECT ?, ?, s.email, s.id, ?, 'queued', ?
 			FROM subscriber_topics t JOIN subscribers s ON s.id = t.subscriber_id
-			WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ? AND t.subscriber_id <= ?
+			WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ? AND t.subscriber_id <= ?`+filter+`
 			ON CONFLICT (kind, source_id, recipient) DO NOTHING`,
 			kind, sourceID, batch, db.nowMS(), topic, cursor, upper.Int64)
 		if err != nil {

@@ -29,6 +29,9 @@ type Feed struct {
 	// configured (see SyncFeeds): whoever polls the feed keeps to them.
 	Every    time.Duration
 	HoldOver int
+	// Digest is when the feed's digest goes out ("Mon 09:00", see
+	// config.ParseDigest); "" when each post is sent on its own.
+	Digest string
 }
 
 // FeedSpec is a feed as configured.
@@ -36,10 +39,11 @@ type FeedSpec struct {
 	Name, URL string
 	Every     time.Duration // poll interval
 	HoldOver  int           // more new items than this in one poll are held; < 0 never
+	Digest    string        // "Mon 09:00" for a feed with mode digest; "" for mode each
 }
 
 const feedColumns = `id, name, url, enabled, etag, last_modified, baselined, polled_at, last_ok_at,
-	last_status, last_error, failures, next_poll_at, every_ms, hold_over`
+	last_status, last_error, failures, next_poll_at, every_ms, hold_over, digest`
 
 func scanFeed(row interface{ Scan(...any) error }) (*Feed, error) {
 	var f Feed
@@ -47,7 +51,7 @@ func scanFeed(row interface{ Scan(...any) error }) (*Feed, error) {
 	var polled, ok, next sql.NullInt64
 	var everyMS int64
 	err := row.Scan(&f.ID, &f.Name, &f.URL, &enabled, &f.ETag, &f.LastModified, &baselined,
-		&polled, &ok, &f.LastStatus, &f.LastError, &f.Failures, &next, &everyMS, &f.HoldOver)
+		&polled, &ok, &f.LastStatus, &f.LastError, &f.Failures, &next, &everyMS, &f.HoldOver, &f.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +72,8 @@ func (db *DB) SyncFeeds(ctx context.Context, specs []FeedSpec) error {
 			return fmt.Errorf("sync feeds: %w", err)
 		}
 		for _, s := range specs {
-			_, err := tx.exec(ctx, `INSERT INTO feeds (name, url, every_ms, hold_over, created_at) VALUES (?, ?, ?, ?, ?)
+			_, err := tx.exec(ctx, `INSERT INTO feeds (name, url, every_ms, hold_over, digest, digest_since, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (name) DO UPDATE SET enabled = 1,
 					etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag ELSE '' END,
 					last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified ELSE '' END,
@@ -76,8 +81,10 @@ func (db *DB) SyncFeeds(ctx context.Context, specs []FeedSpec) error {
 					next_poll_at = CASE WHEN excluded.every_ms < feeds.every_ms
 						AND COALESCE(feeds.polled_at, 0) + excluded.every_ms < feeds.next_poll_at
 						THEN COALESCE(feeds.polled_at, 0) + excluded.every_ms ELSE feeds.next_poll_at END,
-					every_ms = excluded.every_ms, hold_over = excluded.hold_over`,
-				s.Name, s.URL, s.Every.Milliseconds(), s.HoldOver, db.nowMS())
+					every_ms = excluded.every_ms, hold_over = excluded.hold_over,
+					digest_since = CASE WHEN feeds.digest = '' THEN excluded.digest_since ELSE feeds.digest_since END,
+					digest = excluded.digest`,
+				s.Name, s.URL, s.Every.Milliseconds(), s.HoldOver, s.Digest, digestSince(s, db.nowMS()), db.nowMS())
 			if err != nil {
 				return fmt.Errorf("sync feed %s: %w", s.Name, err)
 			}
@@ -160,7 +167,7 @@ func (db *DB) RecordNotModified(ctx context.Context, feedID int64, next time.Tim
 // which holds the configuration of its owner (the leading scheduler).
 type FeedDiff struct {
 	Feed string
-	// Key is "url", "every" or "hold_over"; "" when the feed is named by
+	// Key is "url", "every", "hold_over" or "digest"; "" when the feed is named by
 	// only one side (Mine or Theirs empty).
 	Key          string
 	Mine, Theirs string
@@ -205,6 +212,9 @@ func DiffFeeds(specs []FeedSpec, table []Feed) []FeedDiff {
 		}
 		if s.HoldOver != f.HoldOver {
 			out = append(out, FeedDiff{s.Name, "hold_over", fmt.Sprint(s.HoldOver), fmt.Sprint(f.HoldOver)})
+		}
+		if s.Digest != f.Digest {
+			out = append(out, FeedDiff{s.Name, "digest", digestWords(s.Digest), digestWords(f.Digest)})
 		}
 	}
 	for _, f := range table { // in the table's order, by name

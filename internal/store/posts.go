@@ -264,10 +264,16 @@ func verbOf(to string) string {
 // SetPostState moves a post from one state to another; it reports false if the
 // post was not in state from.
 func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE posts SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+	return db.setSourceState(ctx, "posts", id, from, to)
+}
+
+// setSourceState moves row id of table (posts or digests) from one state
+// to another; it reports false if the row was not in state from.
+func (db *DB) setSourceState(ctx context.Context, table string, id int64, from, to string) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE `+table+` SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		to, db.nowMS(), id, from)
 	if err != nil {
-		return false, fmt.Errorf("set post %d %s: %w", id, to, err)
+		return false, fmt.Errorf("set %s %d %s: %w", table, id, to, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
@@ -279,14 +285,22 @@ func (db *DB) SetPostState(ctx context.Context, id int64, from, to string) (bool
 // keeps the first reason, fails deliveries written since, and reports false.
 // It reports true only when it moved the post to failed.
 func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, error) {
+	return db.failSource(ctx, "posts", KindPost, id, reason)
+}
+
+// failSource moves row id of table (posts or digests, the sources of
+// kind's deliveries) to failed with reason unless it already is, and fails
+// the source's deliveries still queued with the reason the row keeps (the
+// first). It reports whether it moved the row.
+func (db *DB) failSource(ctx context.Context, table, kind string, id int64, reason string) (bool, error) {
 	var moved bool
 	err := db.tx(ctx, func(tx *Tx) error {
 		if _, err := tx.ledger(ctx); err != nil { // outcomes already written stand
 			return err
 		}
 		now := db.nowMS()
-		res, err := tx.exec(ctx, `UPDATE posts SET state = ?, failure = ?, updated_at = ?
-			WHERE id = ? AND state <> ?`, PostFailed, reason, now, id, PostFailed)
+		res, err := tx.exec(ctx, `UPDATE `+table+` SET state = 'failed', failure = ?, updated_at = ?
+			WHERE id = ? AND state <> 'failed'`, reason, now, id)
 		if err != nil {
 			return err
 		}
@@ -296,12 +310,12 @@ func (db *DB) FailPost(ctx context.Context, id int64, reason string) (bool, erro
 		}
 		moved = n == 1
 		_, err = tx.exec(ctx, `UPDATE deliveries SET state = ?, done_at = ?,
-			last_reply = (SELECT 'not sent: the post could not be rendered: ' || failure FROM posts WHERE id = ?)
-			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, KindPost, id)
+			last_reply = (SELECT 'not sent: the `+kind+` could not be rendered: ' || failure FROM `+table+` WHERE id = ?)
+			WHERE kind = ? AND source_id = ? AND state = 'queued'`, DeliveryFailed, now, id, kind, id)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("fail post %d: %w", id, err)
+		return false, fmt.Errorf("fail %s %d: %w", kind, id, err)
 	}
 	return moved, nil
 }

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
+	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
@@ -17,6 +19,40 @@ const (
 	actionErase         = "erase"           // asks to confirm
 	actionEraseConfirms = "erase-confirmed" // erases
 )
+
+// The preferences page's choice between each post and a weekly digest
+// (field "posts_as").
+const (
+	postsEach   = "each"
+	postsDigest = "digest"
+)
+
+// postsAsChoices is the choice between each post and the weekly digest,
+// with the subscriber's own selected; none while no feed is sent as a
+// digest (the feeds table holds the running scheduler's configuration).
+func (s *Server) postsAsChoices(ctx context.Context, id int64) ([]templates.Choice, error) {
+	feeds, err := s.DB.DigestFeeds(ctx)
+	if err != nil || len(feeds) == 0 {
+		return nil, err
+	}
+	digest, err := s.DB.DigestChoice(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return []templates.Choice{
+		{Value: postsEach, Label: "Each post, as it is published", Selected: !digest},
+		{Value: postsDigest, Label: "A weekly digest of the new posts" + digestWhen(feeds[0].Digest), Selected: digest},
+	}, nil
+}
+
+// digestWhen says when a digest goes out, " (Mondays at 09:00)".
+func digestWhen(spec string) string {
+	d, err := config.ParseDigest(spec)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%ss at %02d:%02d)", d.Day, d.Hour, d.Minute)
+}
 
 // preferencesPage shows what the person gets, with the forms to change it,
 // to leave, and to have everything about them deleted.
@@ -37,6 +73,12 @@ func (s *Server) showPreferences(w http.ResponseWriter, r *http.Request, code in
 	if sub.Status == store.StatusActive || sub.Status == store.StatusPending {
 		p.Topics = topicChoices(sub.Topics)
 		p.Paragraphs = []string{"Choose what you would like to get from us."}
+		var err error
+		if p.PostsAs, err = s.postsAsChoices(r.Context(), sub.ID); err != nil {
+			s.logger().Error("preferences_failed", "subscriber_id", sub.ID, "error", err)
+			s.unavailable(w, r)
+			return
+		}
 	} else {
 		p.Paragraphs = []string{"You get no email from us now. To hear from us again, sign up with the form: you will be asked to confirm."}
 	}
@@ -71,9 +113,16 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 			s.unreadable(w, r, http.StatusBadRequest)
 			return
 		}
+		postsAs, chosen := r.PostForm["posts_as"]
+		if chosen && (len(postsAs) != 1 || (postsAs[0] != postsEach && postsAs[0] != postsDigest)) {
+			s.unreadable(w, r, http.StatusBadRequest)
+			return
+		}
 		err, done = s.DB.SetTopics(r.Context(), id, topics), msgSaved
 		if len(topics) == 0 {
 			done = msgUnsubscribed
+		} else if err == nil && chosen {
+			err = s.DB.SetDigestChoice(r.Context(), id, postsAs[0] == postsDigest)
 		}
 		if errors.Is(err, store.ErrNotSubscribed) { // left meanwhile: show where they stand
 			s.showPreferences(w, r, http.StatusConflict, sub)
