@@ -11,17 +11,24 @@ import (
 	"github.com/practicemail/practicemail/internal/store/storetest"
 )
 
+// campaignDB is a database of engine whose clock stands at start, a
+// whole millisecond, and its URL.
+func campaignDB(t *testing.T, engine string) (url string, db *store.DB, start time.Time) {
+	url = storetest.URL(t, engine)
+	db = storetest.OpenAt(t, url)
+	start = time.UnixMilli(time.Now().UnixMilli()).UTC()
+	db.Now = func() time.Time { return start }
+	return url, db, start
+}
+
 // --spread gives each recipient a slot once, evenly over the period, on
 // its ledger row; a second start (another scheduler, a restart) changes
 // nothing. A personal campaign's batches each share a first name.
 func TestCampaignSlotsAreSpreadEvenlyOnce(t *testing.T) {
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			url := storetest.URL(t, engine)
-			db := storetest.OpenAt(t, url)
+			url, db, start := campaignDB(t, engine)
 			ctx := context.Background()
-			start := time.UnixMilli(time.Now().UnixMilli()).UTC()
-			db.Now = func() time.Time { return start }
 			names := []string{"Ann Lee", "Bob", "Ann Ray", "", "Bob Roy", "ann"}
 			for i, n := range names {
 				if _, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: fmt.Sprintf("p%d@example.com", i), Name: n,
@@ -99,11 +106,8 @@ func TestCampaignSlotsAreSpreadEvenlyOnce(t *testing.T) {
 func TestCampaignStartInSQLMatchesPages(t *testing.T) {
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			url := storetest.URL(t, engine)
-			db := storetest.OpenAt(t, url)
+			url, db, start := campaignDB(t, engine)
 			ctx := context.Background()
-			start := time.UnixMilli(time.Now().UnixMilli()).UTC()
-			db.Now = func() time.Time { return start }
 			add := func(email string, confirmed bool, topics ...string) {
 				if _, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: email, Confirmed: confirmed, Topics: topics}); err != nil {
 					t.Fatal(err)
