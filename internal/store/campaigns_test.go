@@ -192,3 +192,58 @@ func TestCampaignStartInSQLMatchesPages(t *testing.T) {
 		})
 	}
 }
+
+// A sending campaign is marked sent once none of its own rows is queued:
+// rows of its other campaign, or of another kind with the same source
+// id, keep it open no more than its sent rows do.
+func TestFinishCampaignsWaitsForItsOwnQueuedRows(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url, db, start := campaignDB(t, engine)
+			ctx := context.Background()
+			for i := range 2 {
+				if _, err := db.AddSubscriber(ctx, store.NewSubscriber{Email: fmt.Sprintf("p%d@example.com", i),
+					Confirmed: true, Topics: []string{store.TopicNews}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var ids []int64
+			for range 2 {
+				id, err := db.CreateCampaign(ctx, store.NewCampaign{Subject: "S", Body: "b", Format: "markdown",
+					Audience: store.AudienceNews, SendAt: start})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.StartCampaign(ctx, id, 500, false); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			a, b := ids[0], ids[1]
+			raw := storetest.Raw(t, url)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := raw.Exec(rebind(raw, q), args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exec(`UPDATE deliveries SET state = 'sent' WHERE kind = 'campaign' AND source_id = ?`, a)
+			exec(`UPDATE deliveries SET state = 'sent' WHERE kind = 'campaign' AND source_id = ? AND recipient = 'p0@example.com'`, b)
+			exec(`INSERT INTO deliveries (kind, source_id, recipient, batch, state, created_at) VALUES ('post', ?, 'x@example.com', 1, 'queued', 0)`, b)
+			state := func(id int64) string {
+				c, err := db.Campaign(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.State
+			}
+			if n, err := db.FinishCampaigns(ctx); err != nil || n != 1 || state(a) != store.CampaignSent || state(b) != store.CampaignSending {
+				t.Fatalf("finished %d (%v): %s, %s; want 1: sent, sending", n, err, state(a), state(b))
+			}
+			exec(`UPDATE deliveries SET state = 'sent' WHERE kind = 'campaign' AND source_id = ?`, b)
+			if n, err := db.FinishCampaigns(ctx); err != nil || n != 1 || state(b) != store.CampaignSent {
+				t.Fatalf("finished %d (%v): %s; want 1: sent (a post's queued row with its id is not its)", n, err, state(b))
+			}
+		})
+	}
+}
