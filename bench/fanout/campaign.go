@@ -14,7 +14,10 @@ import (
 // to them (`campaigns create --now`) instead of a post: the same ledger,
 // lease, rate and pool, started by the scheduler instead of a poll.
 func runCampaign(ctx context.Context, o options, n int, sync string) (pmResult, error) {
-	return runSession(ctx, o, n, sync, func(s *session) driver { return s.driveCampaign })
+	return runSession(ctx, o, n, sync, func(s *session) driver {
+		s.name = fmt.Sprintf("campaign.%d", n) // its CPU profile beside the post's, not over it
+		return s.driveCampaign
+	})
 }
 
 // campaignBody is the campaign's Markdown: about a post's size, with no

@@ -151,6 +151,7 @@ func writeConfig(path, dbPath, httpAddr string, o options, feedURL string) error
   postal_address: %q
   from: %q
   reply_to: %s
+  booking_url: %s/consult
 http:
   addr: %s
 %sdatabase:
@@ -170,7 +171,7 @@ feeds:
   - name: blog
     url: %s
     every: 1s
-`, practiceName, practiceBaseURL, practiceTimeZone, practiceAddress, practiceFrom, practiceReplyTo,
+`, practiceName, practiceBaseURL, practiceTimeZone, practiceAddress, practiceFrom, practiceReplyTo, practiceBaseURL,
 		httpAddr, signupKeys(o), dbPath, o.redisURL, o.smtpAddr, o.conns, linkKey, feedURL)
 	if o.workers > 0 {
 		yaml += fmt.Sprintf("worker:\n  concurrency: %d\n", o.workers)

@@ -321,6 +321,14 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, batchSize int, firstN
 		if err != nil {
 			return err
 		}
+		if audience == AudienceNews && !firstNames {
+			out, err = tx.startNewsInSQL(ctx, id, now, total, spread, max(batchSize, 1))
+			if err == nil {
+				_, err = tx.exec(ctx, `UPDATE campaigns SET state = ?, started_at = ?, audience_size = ?, updated_at = ? WHERE id = ?`,
+					CampaignSending, now, total, now, id)
+			}
+			return err
+		}
 		// Page by page, so that a large audience is never all in memory.
 		plan := newBatchPlan(audience, batchSize, firstNames)
 		ins := newRowInserter(tx, id, now)
@@ -367,6 +375,39 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, batchSize int, firstN
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start campaign %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// startNewsInSQL writes the ledger rows of a topic:news campaign whose
+// body has no first-name slot in one statement, inside the start's
+// transaction: the same rows, batches and slots the page-by-page path
+// gives (the i-th person, from 0 in subscriber order, in batch
+// i/batchSize+1 at slot now+min(i, total-1)*spread/total), without
+// reading the audience into Go. The numbers are the transaction's own
+// integers, written into the statement.
+func (tx *Tx) startNewsInSQL(ctx context.Context, id, now, total, spread int64, batchSize int) ([]BatchRef, error) {
+	q, args, _, err := audienceQuery(AudienceNews)
+	if err != nil {
+		return nil, err
+	}
+	slot := "0"
+	if spread > 0 && total > 1 {
+		slot = fmt.Sprintf("(CASE WHEN p.n - 1 < %[1]d THEN p.n - 1 ELSE %[1]d END) * %[2]d / %[3]d", total-1, spread, total)
+	}
+	// The WHERE true keeps SQLite from reading ON CONFLICT as a join's ON.
+	_, err = tx.exec(ctx, fmt.Sprintf(`INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, next_attempt_at, created_at)
+		SELECT ?, ?, p.email, p.id, (p.n - 1) / %[1]d + 1, 'queued', %[2]d + %[3]s, %[2]d
+		FROM (SELECT a.id, a.email, ROW_NUMBER() OVER (ORDER BY a.id) AS n FROM (%[4]s) a) p WHERE true
+		ON CONFLICT (kind, source_id, recipient) DO NOTHING`, batchSize, now, slot, q),
+		append([]any{KindCampaign, id}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	batches := (total + int64(batchSize) - 1) / int64(batchSize)
+	out := make([]BatchRef, 0, batches)
+	for b := int64(1); b <= batches; b++ {
+		out = append(out, BatchRef{Kind: KindCampaign, SourceID: id, Batch: b})
 	}
 	return out, nil
 }
@@ -585,10 +626,14 @@ func (db *DB) FinishCampaigns(ctx context.Context) (int, error) {
 	}
 	done := 0
 	for _, id := range ids {
-		// The IN clause lets SQLite use the partial index of open rows.
+		// The IN clause lets SQLite use the partial index of open rows, and
+		// the kind and source_id written as expressions keep it from the
+		// batch index instead: that one walks every row of the campaign
+		// already sent before the first still queued, each tick, which
+		// over a 100,000-row send cost ~9% of its CPU.
 		var open bool
 		if err := l.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM {deliveries} d
-			WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND kind = ? AND source_id = ?)`,
+			WHERE d.state IN ('queued', 'sending') AND d.state = 'queued' AND d.kind || '' = ? AND d.source_id + 0 = ?)`,
 			KindCampaign, id).Scan(&open); err != nil {
 			return done, fmt.Errorf("finish campaign %d: %w", id, err)
 		}
