@@ -38,7 +38,7 @@ func newCampaignRig(t *testing.T, db *store.DB, batchSize int) *campaignRig {
 	srv := mailtest.NewServer(t)
 	w := smtpWorker(t, db, srv.URL, 2, mail.Options{})
 	w.Options.BatchSize = batchSize
-	w.Options.Lease = time.Minute // the clock jumps: leases live by it
+	w.Options.Lease = time.Minute                                 // the clock jumps: leases live by it
 	w.Inquiries.BookingURL = "https://stillpoint.example/consult" // {{booking_url}}
 	w.Inspector = asynq.NewInspectorFromRedisClient(redistest.Client(t, redistest.Worker))
 	return &campaignRig{w: w, db: db, smtp: srv, clock: clock}
