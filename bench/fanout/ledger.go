@@ -108,8 +108,9 @@ func (l *ledger) drained(ctx context.Context) (bool, error) {
 func (l *ledger) summarise(kind string, n int, res *pmResult, served time.Time) error {
 	var rows, sent int
 	var first, last int64
+	// kind (post or campaign) is a literal: a placeholder differs by engine.
 	err := l.db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0),
-		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries WHERE kind = ?`, kind).Scan(&rows, &sent, &first, &last)
+		COALESCE(MIN(created_at), 0), COALESCE(MAX(sent_at), 0) FROM deliveries WHERE kind = '`+kind+`'`).Scan(&rows, &sent, &first, &last)
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}
