@@ -15,7 +15,8 @@
 # both between the same two baselines; full or normal for one),
 # BENCH_SUBSCRIBE (20000; 0 skips the sign-ups), BENCH_SUBSCRIBE_RATE (100
 # sign-ups/s beside the fan-out), BENCH_ARGS (more flags for bench/fanout,
-# e.g. -keep).
+# e.g. -keep). BENCH_CAMPAIGN (1; 0 skips): after each post, a campaign to
+# the same N (topic:news), measured the same way between the same baselines.
 #
 # Then inquiries: BENCH_INQUIRIES (10000; 0 skips) people in the inquiry
 # sequence whose next step falls due at one instant, sent by `practicemail
@@ -51,6 +52,8 @@ pg_url="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 # 1, 2 and 4 worker processes on PostgreSQL into a sink 30 ms away.
 scaleout=""
 if [ "${BENCH_SCALEOUT:-0}" = 1 ]; then scaleout=-scaleout; fi
+campaign=""
+if [ "${BENCH_CAMPAIGN:-1}" = 1 ]; then campaign=-campaign; fi
 subscribe="${BENCH_SUBSCRIBE:-20000}"
 subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
 inquiries="${BENCH_INQUIRIES:-10000}"
@@ -112,6 +115,6 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
-  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -pg "$pg_url" ${scaleout} -redis "$redis_url" \
+  -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -pg "$pg_url" ${scaleout} ${campaign} -redis "$redis_url" \
   -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" \
   -inquiries "$inquiries" -inquiry-rate "$inquiry_rate" -inquiry-post-rate "$inquiry_post_rate" -out bench-results ${BENCH_ARGS:-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,12 +56,12 @@ func (s *session) driveCampaign(ctx context.Context, res *pmResult, pid int, exi
 
 // followNews makes every seeded subscriber a follower of news as well.
 func (s *session) followNews(ctx context.Context) error {
-	db, err := sql.Open("sqlite", sqliteDSN(s.dbPath, false))
+	l, err := s.openLedger() // SQLite or PostgreSQL, as the session runs
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id)
+	defer l.Close()
+	_, err = l.db.ExecContext(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id)
 		SELECT 'news', subscriber_id FROM subscriber_topics WHERE topic = 'posts'`)
 	if err != nil {
 		return fmt.Errorf("seed news: %w", err)
