@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,12 +57,15 @@ func (s *session) driveCampaign(ctx context.Context, res *pmResult, pid int, exi
 
 // followNews makes every seeded subscriber a follower of news as well.
 func (s *session) followNews(ctx context.Context) error {
-	l, err := s.openLedger() // SQLite or PostgreSQL, as the session runs
+	db, err := sql.Open("sqlite", sqliteDSN(s.dbPath, false))
+	if s.pg != nil {
+		db, err = sql.Open("pgx", s.pg.url)
+	}
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	_, err = l.db.ExecContext(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id)
 		SELECT 'news', subscriber_id FROM subscriber_topics WHERE topic = 'posts'`)
 	if err != nil {
 		return fmt.Errorf("seed news: %w", err)
