@@ -186,7 +186,7 @@ func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result
 	fmt.Fprintf(os.Stderr, "   %.0f msg/s\n", before.rate(n))
 	var pms []pmResult
 	for _, sync := range o.syncs {
-		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, SQLite synchronous=%s\n", n, sync)
+		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, %s\n", n, engineLabel(sync))
 		pm, err := runPracticemail(ctx, o, n, sync)
 		if err != nil {
 			return nil, fmt.Errorf("practicemail, N=%d: %w", n, err)
@@ -196,7 +196,7 @@ func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result
 	}
 	var campaign *pmResult
 	if o.campaign {
-		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, a campaign, SQLite synchronous=%s\n", n, o.syncs[0])
+		fmt.Fprintf(os.Stderr, "== N=%d: practicemail, a campaign, %s\n", n, engineLabel(o.syncs[0]))
 		pm, err := runCampaign(ctx, o, n, o.syncs[0])
 		if err != nil {
 			return nil, fmt.Errorf("practicemail campaign, N=%d: %w", n, err)
@@ -218,4 +218,13 @@ func measureSize(ctx context.Context, o options, n int, msgs [][]byte) ([]result
 		out = append(out, result{n: n, raw: before.merge(after), rawBefore: before, rawAfter: after, pm: *campaign, campaign: true})
 	}
 	return out, nil
+}
+
+// engineLabel names a database variant of -sqlite-sync for the progress
+// lines: PostgreSQL, or SQLite with its synchronous setting.
+func engineLabel(sync string) string {
+	if sync == "postgres" {
+		return "PostgreSQL"
+	}
+	return "SQLite synchronous=" + sync
 }
