@@ -165,48 +165,6 @@ func (tx *Tx) pendingSubscriber(ctx context.Context, n NewSubscriber, now int64)
 	return id, status, nil
 }
 
-// prepared returns query, prepared once per database connection and kept
-// until Close, as a statement of tx. The public form's path runs the same
-// few statements on every request: parsing them each time was a third of
-// a sign-up's CPU time on SQLite.
-func (tx *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db := tx.db
-	db.prepMu.Lock()
-	st := db.prepared[query]
-	if st == nil {
-		var err error
-		if st, err = db.db.PrepareContext(ctx, db.q(query)); err != nil {
-			db.prepMu.Unlock()
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		if db.prepared == nil {
-			db.prepared = map[string]*sql.Stmt{}
-		}
-		db.prepared[query] = st
-	}
-	db.prepMu.Unlock()
-	return tx.tx.StmtContext(ctx, st), nil
-}
-
-// execPrepared is exec with a kept statement (see prepared).
-func (tx *Tx) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := tx.prepared(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
-}
-
-// scanPrepared reads one row into dest with a kept statement (see
-// prepared); sql.ErrNoRows when there is none.
-func (tx *Tx) scanPrepared(ctx context.Context, query string, args []any, dest ...any) error {
-	st, err := tx.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.QueryRowContext(ctx, args...).Scan(dest...)
-}
-
 // ConfirmResult is what ConfirmSubscriber found.
 type ConfirmResult string
 
