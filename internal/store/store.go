@@ -41,6 +41,8 @@ type DB struct {
 
 	// RecordGroup is how many outcomes the recorder gathers before it
 	// commits without being asked; see RecordAsync and SetSenders. [4]
+	// The recorder reads it under recording.mu: once outcomes may be in
+	// flight, change it only through SetSenders.
 	RecordGroup int
 
 	// Now returns the current time; tests may replace it.
@@ -85,7 +87,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // average over four runs and groups of 4 4,464, at the same CPU per
 // message (runs interleaved; groups of 1 cost a sixth more CPU and sent
 // 4,337).
-func (db *DB) SetSenders(n int) { db.RecordGroup = max(1, n/2) }
+//
+// It may be called while the recorder runs (a second Worker on the same
+// database, as tests make for a scheduler of their own).
+func (db *DB) SetSenders(n int) {
+	db.recording.mu.Lock()
+	db.RecordGroup = max(1, n/2)
+	db.recording.mu.Unlock()
+}
 
 // closeWait is how long Close waits for the outcomes handed to the
 // recorder to be written.
