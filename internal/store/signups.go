@@ -79,52 +79,54 @@ type SignupResult struct {
 //   - anyone mailed from the form less than ResendAfter ago gets nothing
 //     more.
 //
+// Requests arriving together share that transaction (signup_group.go); each
+// has a savepoint of its own, so one request's error is its own.
+//
 // The caller answers the same page whatever happened.
 func (db *DB) RequestSignup(ctx context.Context, r SignupRequest) (SignupResult, error) {
 	n := NewSubscriber{Email: r.Email, Name: r.Name, Topics: r.Topics, TimeZone: r.TimeZone, ConsentSource: r.Source}
 	if err := n.check(); err != nil {
 		return SignupResult{}, err
 	}
-	page, ip := CleanName(r.PageURL), CleanName(r.IP)
-	var res SignupResult
-	err := db.tx(ctx, func(tx *Tx) error {
-		id, status, err := tx.pendingSubscriber(ctx, n, db.nowMS())
-		if err != nil {
-			return err
-		}
-		kind := KindConfirm
-		switch status {
-		case StatusBounced, StatusComplained:
-			res.Outcome = SignupRefused
-			return nil
-		case StatusActive:
-			kind = KindAlready
-		}
-		var last sql.NullInt64
-		if err := tx.scanPrepared(ctx, `SELECT MAX(created_at) FROM signups WHERE subscriber_id = ?`, []any{id}, &last); err != nil {
-			return err
-		}
-		now := db.nowMS()
-		if last.Valid && now-last.Int64 < ResendAfter.Milliseconds() {
-			res.Outcome = SignupThrottled
-			return nil
-		}
-		if _, err := tx.execPrepared(ctx, `INSERT INTO signups (subscriber_id, kind, source, page_url, ip, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, id, kind, n.ConsentSource, page, ip, now); err != nil {
-			return err
-		}
-		window := now / signupWindow.Milliseconds()
-		if _, err := tx.execPrepared(ctx, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, created_at)
-			VALUES (?, ?, ?, ?, 1, 'queued', ?)`, kind, window, n.Email, id, now); err != nil {
-			return err
-		}
-		res = SignupResult{Outcome: kind, Batch: BatchRef{Kind: kind, SourceID: window, Batch: 1}}
-		return nil
-	})
+	res, err := db.signupInGroup(ctx, &signupCall{n: n, page: CleanName(r.PageURL), ip: CleanName(r.IP), done: make(chan struct{})})
 	if err != nil {
 		return SignupResult{}, fmt.Errorf("sign up: %w", err)
 	}
 	return res, nil
+}
+
+// signup is one request of RequestSignup, in tx.
+func (tx *Tx) signup(ctx context.Context, n NewSubscriber, page, ip string) (SignupResult, error) {
+	db := tx.db
+	id, status, err := tx.pendingSubscriber(ctx, n, db.nowMS())
+	if err != nil {
+		return SignupResult{}, err
+	}
+	kind := KindConfirm
+	switch status {
+	case StatusBounced, StatusComplained:
+		return SignupResult{Outcome: SignupRefused}, nil
+	case StatusActive:
+		kind = KindAlready
+	}
+	var last sql.NullInt64
+	if err := tx.scanPrepared(ctx, `SELECT MAX(created_at) FROM signups WHERE subscriber_id = ?`, []any{id}, &last); err != nil {
+		return SignupResult{}, err
+	}
+	now := db.nowMS()
+	if last.Valid && now-last.Int64 < ResendAfter.Milliseconds() {
+		return SignupResult{Outcome: SignupThrottled}, nil
+	}
+	if _, err := tx.execPrepared(ctx, `INSERT INTO signups (subscriber_id, kind, source, page_url, ip, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, kind, n.ConsentSource, page, ip, now); err != nil {
+		return SignupResult{}, err
+	}
+	window := now / signupWindow.Milliseconds()
+	if _, err := tx.execPrepared(ctx, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, created_at)
+		VALUES (?, ?, ?, ?, 1, 'queued', ?)`, kind, window, n.Email, id, now); err != nil {
+		return SignupResult{}, err
+	}
+	return SignupResult{Outcome: kind, Batch: BatchRef{Kind: kind, SourceID: window, Batch: 1}}, nil
 }
 
 // pendingSubscriber finds n's subscriber, or adds them as pending, and
