@@ -14,7 +14,8 @@
 # each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full,normal:
 # both between the same two baselines; full or normal for one),
 # BENCH_SUBSCRIBE (20000; 0 skips the sign-ups), BENCH_SUBSCRIBE_RATE (100
-# sign-ups/s beside the fan-out), BENCH_ARGS (more flags for bench/fanout,
+# sign-ups/s beside the fan-out), BENCH_SUBSCRIBE_RUNS (3 fan-outs with sign-ups,
+# each between two alone; the median share kept is the figure), BENCH_ARGS (more flags for bench/fanout,
 # e.g. -keep). BENCH_CAMPAIGN (1; 0 skips): after each post, a campaign to
 # the same N (topic:news), measured the same way between the same baselines.
 #
@@ -56,6 +57,7 @@ campaign=""
 if [ "${BENCH_CAMPAIGN:-1}" = 1 ]; then campaign=-campaign; fi
 subscribe="${BENCH_SUBSCRIBE:-20000}"
 subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
+subscribe_runs="${BENCH_SUBSCRIBE_RUNS:-3}"
 inquiries="${BENCH_INQUIRIES:-10000}"
 inquiry_rate="${BENCH_INQUIRY_RATE:-200}"
 inquiry_post_rate="${BENCH_INQUIRY_POST_RATE:-20}"
@@ -116,5 +118,5 @@ kill -0 "$sink_pid" 2>/dev/null || { echo "bench: smtp-sink did not start:"; cat
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 bin/bench-fanout -bin bin/practicemail -smtp "127.0.0.1:$port" -sink-log "$sink_log" -sink-pid "$sink_pid" \
   -sizes "$sizes" -runs "$runs" -conns "$conns" -sqlite-sync "$sync" -pg "$pg_url" ${scaleout} ${campaign} -redis "$redis_url" \
-  -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" \
+  -subscribe "$subscribe" -subscribe-rate "$subscribe_rate" -subscribe-runs "$subscribe_runs" \
   -inquiries "$inquiries" -inquiry-rate "$inquiry_rate" -inquiry-post-rate "$inquiry_post_rate" -out bench-results ${BENCH_ARGS:-}

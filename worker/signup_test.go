@@ -303,7 +303,7 @@ func TestASharedSignupBatchCarriesOnAfterACrash(t *testing.T) {
 	})
 }
 
-// Every request of a second enqueues the one task of its batch, scheduled
+// The requests of a second enqueue the one task of its batch, scheduled
 // just after the second is over; a request whose transaction ended later
 // than that, when the task may have run already, enqueues a round of its
 // own to run at once.
@@ -327,6 +327,16 @@ func TestASignupBatchIsSentOnceItsSecondIsOver(t *testing.T) {
 	}
 	if len(scheduled) != 1 || !scheduled[0].NextProcessAt.Equal(end.Add(time.Second)) {
 		t.Fatalf("scheduled = %+v, want one task at %v", scheduled, end.Add(time.Second))
+	}
+	// The next second's requests (the worker asks Redis once a window, not
+	// once a request) get the next second's task.
+	next := b
+	next.SourceID++
+	if err := w.EnqueueDelivery(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := insp.ListScheduledTasks(QueueMail); err != nil || len(all) != 2 {
+		t.Fatalf("scheduled after the next second's request = %+v (%v), want two tasks", all, err)
 	}
 	c.Add(end.Add(600 * time.Millisecond).Sub(c.Now()))
 	if err := w.EnqueueDelivery(ctx, b); err != nil {

@@ -114,6 +114,7 @@ type Worker struct {
 	stopping                 chan struct{} // closed by Stop: start no more messages
 	stopOnce                 sync.Once
 	running                  handlers // handlers under way, for Wait
+	signupTasks              signupTasks
 	// renewHook replaces lease renewal in tests of a sender whose renewals fail.
 	renewHook func(ctx context.Context, b store.BatchRef, owner string, until time.Time) (int64, error)
 }

@@ -43,6 +43,7 @@ type options struct {
 
 	subscribeN     int           // subscribers of the fan-out that sign-ups run beside; 0: no sign-up bench
 	subscribeRate  float64       // sign-ups per second beside the fan-out (and alone, to compare)
+	subscribeRuns  int           // fan-outs with sign-ups, each between two alone
 	subscribeConns int           // clients of the closed loop that finds the most sign-ups per second
 	subscribeFor   time.Duration // how long each stretch of sign-ups alone lasts
 
@@ -83,6 +84,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.campaign, "campaign", false, "also send a campaign (topic:news) to each N, measured like the post between the same baselines")
 	fs.IntVar(&o.subscribeN, "subscribe", 0, "also measure POST /subscribe alone and beside a fan-out to this many subscribers (0: not)")
 	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
+	fs.IntVar(&o.subscribeRuns, "subscribe-runs", 3, "fan-outs with sign-ups, each between two fan-outs alone; the median share kept is reported")
 	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
 	fs.DurationVar(&o.subscribeFor, "subscribe-for", 10*time.Second, "how long each stretch of sign-ups alone lasts")
 	o.inq.register(fs)
@@ -118,8 +120,8 @@ func parseFlags(args []string) (options, error) {
 	if o.runs < 1 {
 		return o, errors.New("-runs: want at least 1")
 	}
-	if o.subscribeN < 0 || o.subscribeRate <= 0 || o.subscribeConns < 1 || o.subscribeFor < time.Second {
-		return o, errors.New("-subscribe: want N >= 0, a positive -subscribe-rate, -subscribe-conns >= 1 and -subscribe-for >= 1s")
+	if o.subscribeN < 0 || o.subscribeRate <= 0 || o.subscribeRuns < 1 || o.subscribeConns < 1 || o.subscribeFor < time.Second {
+		return o, errors.New("-subscribe: want N >= 0, a positive -subscribe-rate, -subscribe-runs >= 1, -subscribe-conns >= 1 and -subscribe-for >= 1s")
 	}
 	if o.conns < 1 || o.conns > 64 {
 		return o, errors.New("-conns: want 1 to 64")

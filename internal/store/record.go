@@ -30,7 +30,6 @@ func (db *DB) Record(ctx context.Context, owner string, o Outcome) (bool, error)
 // message can be delivered, so the wait rarely costs them anything.
 func (db *DB) RecordAsync(owner string, o Outcome, after func(*Recording)) *Recording {
 	r := &Recording{rc: &db.recording, owner: owner, o: o, after: after, done: make(chan struct{})}
-	db.lastOutcome.Store(time.Now().UnixNano())
 	rc := &db.recording
 	rc.mu.Lock()
 	if rc.closed {

@@ -98,7 +98,7 @@ func (db *DB) RequestSignup(ctx context.Context, r SignupRequest) (SignupResult,
 // signup is one request of RequestSignup, in tx.
 func (tx *Tx) signup(ctx context.Context, n NewSubscriber, page, ip string) (SignupResult, error) {
 	db := tx.db
-	id, status, err := tx.pendingSubscriber(ctx, n, db.nowMS())
+	id, status, created, err := tx.pendingSubscriber(ctx, n, db.nowMS())
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -110,8 +110,10 @@ func (tx *Tx) signup(ctx context.Context, n NewSubscriber, page, ip string) (Sig
 		kind = KindAlready
 	}
 	var last sql.NullInt64
-	if err := tx.scanPrepared(ctx, `SELECT MAX(created_at) FROM signups WHERE subscriber_id = ?`, []any{id}, &last); err != nil {
-		return SignupResult{}, err
+	if !created { // someone just added has had nothing from the form
+		if err := tx.scanPrepared(ctx, `SELECT MAX(created_at) FROM signups WHERE subscriber_id = ?`, []any{id}, &last); err != nil {
+			return SignupResult{}, err
+		}
 	}
 	now := db.nowMS()
 	if last.Valid && now-last.Int64 < ResendAfter.Milliseconds() {
@@ -130,19 +132,17 @@ func (tx *Tx) signup(ctx context.Context, n NewSubscriber, page, ip string) (Sig
 }
 
 // pendingSubscriber finds n's subscriber, or adds them as pending, and
-// returns their id and status. Someone not active (pending, or unsubscribed
-// and asking again) becomes pending with n's topics, name and time zone:
-// what their confirmation will confirm. Someone active, bounced or
-// complained is left as they are.
-func (tx *Tx) pendingSubscriber(ctx context.Context, n NewSubscriber, now int64) (int64, string, error) {
-	var id int64
-	var status string
-	err := tx.scanPrepared(ctx, `SELECT id, status FROM subscribers WHERE email = ?`, []any{n.Email}, &id, &status)
+// returns their id and status, and whether it added them. Someone not
+// active (pending, or unsubscribed and asking again) becomes pending with
+// n's topics, name and time zone: what their confirmation will confirm.
+// Someone active, bounced or complained is left as they are.
+func (tx *Tx) pendingSubscriber(ctx context.Context, n NewSubscriber, now int64) (id int64, status string, created bool, err error) {
+	err = tx.scanPrepared(ctx, `SELECT id, status FROM subscribers WHERE email = ?`, []any{n.Email}, &id, &status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		err = tx.scanPrepared(ctx, `INSERT INTO subscribers (email, name, status, time_zone, consent_source, created_at, updated_at)
 			VALUES (?, ?, 'pending', ?, ?, ?, ?) RETURNING id`, []any{n.Email, n.Name, n.TimeZone, n.ConsentSource, now, now}, &id)
-		status = StatusPending
+		status, created = StatusPending, true
 	case err == nil && (status == StatusPending || status == StatusUnsubscribed):
 		_, err = tx.exec(ctx, `UPDATE subscribers SET status = 'pending', updated_at = ?,
 			name = CASE WHEN ? <> '' THEN ? ELSE name END,
@@ -153,18 +153,18 @@ func (tx *Tx) pendingSubscriber(ctx context.Context, n NewSubscriber, now int64)
 		}
 		status = StatusPending
 	default:
-		return id, status, err // active, bounced, complained: unchanged
+		return id, status, false, err // active, bounced, complained: unchanged
 	}
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	for _, t := range n.Topics {
 		if _, err := tx.execPrepared(ctx, `INSERT INTO subscriber_topics (topic, subscriber_id) VALUES (?, ?)
 			ON CONFLICT DO NOTHING`, t, id); err != nil {
-			return 0, "", err
+			return 0, "", false, err
 		}
 	}
-	return id, status, nil
+	return id, status, created, nil
 }
 
 // ConfirmResult is what ConfirmSubscriber found.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -37,10 +36,9 @@ type DB struct {
 	prepared map[string]*sql.Stmt // see Tx.prepared
 	journal  *journalConn         // the recorder's SQLite connection; see appendRecords
 
-	recording   recording    // the recorder; see RecordAsync
-	lastOutcome atomic.Int64 // unix ns of the last outcome handed to it; see sendingNow
-	signups     signupGroup  // see RequestSignup
-	closeOnce   sync.Once
+	recording recording   // the recorder; see RecordAsync
+	signups   signupGroup // see RequestSignup
+	closeOnce sync.Once
 
 	// RecordGroup is how many outcomes the recorder gathers before it
 	// commits without being asked; see RecordAsync and SetSenders. [4]
