@@ -12,10 +12,11 @@ import (
 // together next, in one transaction: one commit, and on SQLite one fsync,
 // for all of them. Nobody waits for company: a request that finds no
 // write under way is written at once. Eight clients sending back to back
-// took 1,567 sign-ups a second one transaction each and 2,090 in shared
-// ones (make bench, SQLite FULL). Waiting up to 10 ms for company while a
-// fan-out ran was tried and dropped: it put the sign-ups' p99 at 50 ms,
-// and the fan-out beside them kept no measurably more of its rate.
+// took 1,567 sign-ups a second one transaction each, and 1,732 and 1,900
+// in shared ones (make bench, SQLite FULL, 2026-12-04, one run each).
+// Waiting up to 10 ms for company while a fan-out ran was tried and
+// dropped: it put the sign-ups' p99 at 50 ms during the fan-out, and the
+// fan-out beside them kept no measurably more of its rate.
 
 // signupGroup gathers sign-up requests for one transaction; see
 // RequestSignup. A request that finds no group being written leads one: it
