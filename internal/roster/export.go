@@ -19,7 +19,7 @@ import (
 // and DeliveryRecord), so that one row stays one person.
 var exportHeader = []string{"email", "name", "status", "topics", "time_zone", "consent_source", "consent_at", "created_at",
 	"id", "consent_page", "consent_ip", "confirmed_at", "unsubscribed_at", "updated_at", "bounce_count",
-	"signups", "bounces", "deliveries"}
+	"weekly_digest", "signups", "bounces", "deliveries"}
 
 // Export writes everything held about the people with status (all when
 // empty) to w as CSV, in ID order, and returns how many it wrote. Topics
@@ -106,6 +106,7 @@ func record(p *store.Person) ([]string, error) {
 		timeCell(p.UnsubscribedAt),
 		timeCell(p.UpdatedAt),
 		strconv.Itoa(p.BounceCount),
+		strconv.FormatBool(p.WeeklyDigest),
 		lists[0], lists[1], lists[2],
 	}, nil
 }

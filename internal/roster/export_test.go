@@ -26,9 +26,12 @@ func add(t *testing.T, db *store.DB, n store.NewSubscriber) int64 {
 
 func TestExportRoundTrips(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		add(t, db, store.NewSubscriber{Email: "ada@example.com", Name: `=HYPERLINK("https://evil.example")`,
+		ada := add(t, db, store.NewSubscriber{Email: "ada@example.com", Name: `=HYPERLINK("https://evil.example")`,
 			Topics: []string{"posts", "news"}, Confirmed: true, TimeZone: "America/Denver", ConsentSource: "form",
 			ConsentAt: time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)})
+		if err := db.SetDigestChoice(ctx, ada, true); err != nil {
+			t.Fatal(err)
+		}
 		add(t, db, store.NewSubscriber{Email: "grace@example.com", Name: "Grace, Hopper", ConsentSource: "cli"})
 		gone := add(t, db, store.NewSubscriber{Email: "gone@example.com", Confirmed: true, ConsentSource: "import:old.csv",
 			ConsentAt: time.Date(2019, 1, 2, 3, 4, 5, 0, time.UTC)})
@@ -88,7 +91,7 @@ func checkExportCells(t *testing.T, text string) {
 	}
 	wantHeader := []string{"email", "name", "status", "topics", "time_zone", "consent_source", "consent_at", "created_at",
 		"id", "consent_page", "consent_ip", "confirmed_at", "unsubscribed_at", "updated_at", "bounce_count",
-		"signups", "bounces", "deliveries"}
+		"weekly_digest", "signups", "bounces", "deliveries"}
 	if diff := cmp.Diff(wantHeader, recs[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
@@ -104,7 +107,10 @@ func checkExportCells(t *testing.T, text string) {
 			t.Errorf("time cell %s: %v", recs[0][i], err)
 		}
 	}
-	if got := ada[15:]; !slices.Equal(got, []string{"[]", "[]", "[]"}) {
+	if ada[15] != "true" || recs[2][15] != "false" {
+		t.Errorf("weekly_digest of ada (chose the digest) %q and of grace %q, want true and false", ada[15], recs[2][15])
+	}
+	if got := ada[16:]; !slices.Equal(got, []string{"[]", "[]", "[]"}) {
 		t.Errorf("signups, bounces, deliveries of a person added by hand = %q, want empty JSON arrays", got)
 	}
 }

@@ -24,6 +24,7 @@ type Person struct {
 	UnsubscribedAt time.Time        `json:"unsubscribed_at,omitzero"`
 	ErasedAt       time.Time        `json:"erased_at,omitzero"`
 	BounceCount    int              `json:"bounce_count"`
+	WeeklyDigest   bool             `json:"weekly_digest"` // posts of digest feeds weekly, not one by one
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
 	Signups        []SignupRecord   `json:"signups"`
@@ -173,16 +174,17 @@ func (db *DB) exportSubscribers(ctx context.Context, where string, args ...any) 
 	var out []Person
 	err := eachRow(func() (*sql.Rows, error) {
 		return db.query(ctx, `SELECT s.id, s.email, s.name, s.status, s.time_zone, s.consent_source, s.consent_page,
-			s.consent_ip, s.consent_at, s.confirmed_at, s.unsubscribed_at, s.erased_at, s.bounces, s.created_at, s.updated_at
+			s.consent_ip, s.consent_at, s.confirmed_at, s.unsubscribed_at, s.erased_at, s.bounces, s.digest, s.created_at, s.updated_at
 			FROM subscribers s `+where, args...)
 	}, func(r *sql.Rows) error {
 		var p Person
 		var consent, confirmed, unsub, erased sql.NullInt64
-		var created, updated int64
+		var created, updated, digest int64
 		if err := r.Scan(&p.ID, &p.Email, &p.Name, &p.Status, &p.TimeZone, &p.ConsentSource, &p.ConsentPage,
-			&p.ConsentIP, &consent, &confirmed, &unsub, &erased, &p.BounceCount, &created, &updated); err != nil {
+			&p.ConsentIP, &consent, &confirmed, &unsub, &erased, &p.BounceCount, &digest, &created, &updated); err != nil {
 			return err
 		}
+		p.WeeklyDigest = digest != 0
 		p.ConsentAt, p.ConfirmedAt, p.UnsubscribedAt, p.ErasedAt = fromMS(consent), fromMS(confirmed), fromMS(unsub), fromMS(erased)
 		p.CreatedAt, p.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 		p.Topics, p.Signups, p.Bounces, p.Deliveries = []string{}, []SignupRecord{}, []BounceRecord{}, []DeliveryRecord{}
