@@ -83,22 +83,27 @@ func (l *ledger) baselined(ctx context.Context) (bool, error) {
 
 // finished reports whether the fan-out is complete and no row of it is
 // left queued or sending (sign-ups' confirmations, which a load run adds,
-// are not the fan-out's). Both questions are answered from small tables and the
-// partial index on open rows, so asking every 100 ms costs the child little.
+// are not the fan-out's). Both questions are answered from small tables and
+// the first entry of the partial index on open rows, so asking every 100 ms
+// costs the machine little. (A COUNT of the open rows read every one of
+// them, and on PostgreSQL, whose statistics of the ledger date from before
+// the fan-out, every row of the ledger: 300 scans of up to 100,000 rows in
+// a run of 100,000, on the two cores the run is measured on.)
 func (l *ledger) finished(ctx context.Context) (bool, error) {
-	var done, open int
+	var done int
+	var open bool
 	err := l.db.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT MAX(done) FROM fanouts WHERE kind = 'post'), 0),
-		(SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending') AND kind = 'post')`).Scan(&done, &open)
-	return done == 1 && open == 0, err
+		EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending') AND kind = 'post')`).Scan(&done, &open)
+	return done == 1 && !open, err
 }
 
 // drained reports whether no delivery of any kind is left queued or
 // sending: every confirmation of a burst of sign-ups has gone.
 func (l *ledger) drained(ctx context.Context) (bool, error) {
-	var open int
-	err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending')`).Scan(&open)
-	return open == 0, err
+	var open bool
+	err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending'))`).Scan(&open)
+	return !open, err
 }
 
 // summarise checks that every subscriber got exactly one sent row of kind

@@ -54,8 +54,8 @@ func (db *DB) FanOut(ctx context.Context, kind string, sourceID int64, topic str
 		var upper sql.NullInt64
 		if err := tx.queryRow(ctx, `SELECT MAX(subscriber_id) FROM (
 				SELECT t.subscriber_id FROM subscriber_topics t JOIN subscribers s ON s.id = t.subscriber_id
-				WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ?`+filter+`
-				ORDER BY t.subscriber_id LIMIT ?) page`, topic, cursor, size).Scan(&upper); err != nil {
+				WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ? AND s.id > ?`+filter+`
+				ORDER BY t.subscriber_id LIMIT ?) page`, topic, cursor, cursor, size).Scan(&upper); err != nil {
 			return err
 		}
 		if !upper.Valid {
@@ -67,9 +67,10 @@ func (db *DB) FanOut(ctx context.Context, kind string, sourceID int64, topic str
 		res, err := tx.exec(ctx, `INSERT INTO deliveries (kind, source_id, recipient, subscriber_id, batch, state, created_at)
 			SELECT ?, ?, s.email, s.id, ?, 'queued', ?
 			FROM subscriber_topics t JOIN subscribers s ON s.id = t.subscriber_id
-			WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ? AND t.subscriber_id <= ?`+filter+`
+			WHERE t.topic = ? AND s.status = 'active' AND t.subscriber_id > ? AND t.subscriber_id <= ?
+				AND s.id > ? AND s.id <= ?`+filter+`
 			ON CONFLICT (kind, source_id, recipient) DO NOTHING`,
-			kind, sourceID, batch, db.nowMS(), topic, cursor, upper.Int64)
+			kind, sourceID, batch, db.nowMS(), topic, cursor, upper.Int64, cursor, upper.Int64)
 		if err != nil {
 			return err
 		}
