@@ -416,17 +416,20 @@ func (tx *Tx) startNewsInSQL(ctx context.Context, id, now, total, spread int64, 
 const audiencePage = 5000 // the 10,000-person tests read two pages
 
 // audienceQuery is the query of audience's people (id, email, name),
-// its arguments, and the column that orders and pages it: the topic's
-// index, subscriber_topics (topic, subscriber_id), serves the pages of news.
-func audienceQuery(audience string) (q string, args []any, key string, err error) {
+// its arguments, and the columns that page it, the first of which orders
+// it: the topic's index, subscriber_topics (topic, subscriber_id), serves
+// the pages of news. Each page bounds both sides of the join by the
+// cursor: bound on one side only, PostgreSQL merge-joins the other from
+// its first row on every page.
+func audienceQuery(audience string) (q string, args []any, keys []string, err error) {
 	switch audience {
 	case AudienceNews:
 		return `SELECT s.id, s.email, s.name FROM subscriber_topics t JOIN subscribers s ON s.id = t.subscriber_id
-			WHERE t.topic = ? AND s.status = 'active' AND s.erased_at IS NULL`, []any{TopicNews}, "t.subscriber_id", nil
+			WHERE t.topic = ? AND s.status = 'active' AND s.erased_at IS NULL`, []any{TopicNews}, []string{"t.subscriber_id", "s.id"}, nil
 	case AudienceInquirers:
-		return `SELECT c.id, c.email, c.name FROM contacts c WHERE ` + inquirerEligible, nil, "c.id", nil
+		return `SELECT c.id, c.email, c.name FROM contacts c WHERE ` + inquirerEligible, nil, []string{"c.id"}, nil
 	}
-	return "", nil, "", unknown("audience", audience, Audiences)
+	return "", nil, nil, unknown("audience", audience, Audiences)
 }
 
 // audienceSize counts audience now.
@@ -443,11 +446,15 @@ func (tx *Tx) audienceSize(ctx context.Context, audience string) (int64, error) 
 // campaignAudience reads up to limit people of audience after id cursor,
 // in id order.
 func (tx *Tx) campaignAudience(ctx context.Context, audience string, cursor int64, limit int) ([]campaignRecipient, error) {
-	q, args, key, err := audienceQuery(audience)
+	q, args, keys, err := audienceQuery(audience)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, q+` AND `+key+` > ? ORDER BY `+key+` LIMIT ?`, append(args, cursor, limit)...)
+	for _, k := range keys {
+		q += ` AND ` + k + ` > ?`
+		args = append(args, cursor)
+	}
+	rows, err := tx.query(ctx, q+` ORDER BY `+keys[0]+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
