@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/practicemail/practicemail/internal/compose"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
@@ -198,7 +200,26 @@ func cmdCampaignsTest(ctx context.Context, m *Main, fs *flag.FlagSet, args []str
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "campaign %d: a test is queued for %s\n", id, printable(email))
+	if a.Inspector != nil && !workerServing(a.Inspector) {
+		fmt.Fprintln(m.Stdout, "no worker is running: it goes out once `practicemail run` or `practicemail worker` starts")
+	}
 	return nil
+}
+
+// workerServing reports whether a worker process serves the mail queue
+// now, as asynq's servers report themselves in Redis. When Redis cannot
+// say, it answers yes: the hint is only a hint.
+func workerServing(insp *asynq.Inspector) bool {
+	servers, err := insp.Servers()
+	if err != nil {
+		return true
+	}
+	for _, s := range servers {
+		if _, ok := s.Queues[worker.QueueMail]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func cmdCampaignsList(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {

@@ -85,7 +85,8 @@ func sizeSentOnward(row []string) []string { return row[6:12] }
 
 // The commands, in process: create refuses a past time, a subject naming
 // a condition and a body that is neither Markdown nor HTML; a draft is
-// scheduled, shown, listed, previewed as a recipient gets it, canceled.
+// scheduled, shown, listed, previewed as a recipient gets it, sent as a
+// test (which says no worker is running to send it), canceled.
 func TestCampaignsCommands(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	body := h.campaignBody()
@@ -128,6 +129,12 @@ func TestCampaignsCommands(t *testing.T) {
 	if !strings.Contains(string(html), "Hello Sam,") || !strings.Contains(string(text), "Subject: Openings in January") ||
 		!strings.Contains(string(text), "Four consult openings in January at Stillpoint Counseling") {
 		t.Fatalf("preview:\n%s\n%s", html, text)
+	}
+	// No worker runs in this test: the test message waits in the queue,
+	// and the command says so.
+	if out := h.exec("campaigns", "test", "1", "--to", "me@example.org"); !strings.Contains(out, "a test is queued for me@example.org") ||
+		!strings.Contains(out, "no worker is running") {
+		t.Fatalf("test said %q; want it queued, and that no worker is running", out)
 	}
 	h.exec("campaigns", "cancel", "1")
 	if _, _, err := h.run(h.config, "campaigns", "schedule", "1", "--now"); err == nil {
