@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/practicemail/practicemail/internal/config"
 	"github.com/practicemail/practicemail/internal/links"
@@ -41,17 +43,33 @@ func (s *Server) postsAsChoices(ctx context.Context, id int64) ([]templates.Choi
 	}
 	return []templates.Choice{
 		{Value: postsEach, Label: "Each post, as it is published", Selected: !digest},
-		{Value: postsDigest, Label: "A weekly digest of the new posts" + digestWhen(feeds[0].Digest), Selected: digest},
+		{Value: postsDigest, Label: "A weekly digest of the new posts" + digestWhen(feeds), Selected: digest},
 	}, nil
 }
 
-// digestWhen says when a digest goes out, " (Mondays at 09:00)".
-func digestWhen(spec string) string {
-	d, err := config.ParseDigest(spec)
-	if err != nil {
+// digestWhen says when the digests go out: " (Mondays at 09:00)" when
+// every digest feed sends at that time, else each feed's time by its
+// name, " (blog: Mondays at 09:00; podcast: Thursdays at 17:00)".
+func digestWhen(feeds []store.DigestFeed) string {
+	whens := make([]string, len(feeds))
+	for i, f := range feeds {
+		d, err := config.ParseDigest(f.Digest)
+		if err != nil {
+			return ""
+		}
+		whens[i] = fmt.Sprintf("%ss at %02d:%02d", d.Day, d.Hour, d.Minute)
+	}
+	if len(whens) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%ss at %02d:%02d)", d.Day, d.Hour, d.Minute)
+	if !slices.ContainsFunc(whens, func(w string) bool { return w != whens[0] }) {
+		return " (" + whens[0] + ")"
+	}
+	each := make([]string, len(feeds))
+	for i, f := range feeds {
+		each[i] = f.Name + ": " + whens[i]
+	}
+	return " (" + strings.Join(each, "; ") + ")"
 }
 
 // preferencesPage shows what the person gets, with the forms to change it,

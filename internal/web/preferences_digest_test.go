@@ -53,5 +53,14 @@ func TestPreferencesDigestChoice(t *testing.T) {
 		if on, _ := e.db.DigestChoice(t.Context(), id); on {
 			t.Error("choosing each post again did not stick")
 		}
+		// Two digest feeds at different times: the page names each.
+		if err := e.db.SyncFeeds(t.Context(), []store.FeedSpec{
+			{Name: "blog", URL: "https://a.example/feed", Every: time.Minute, Digest: "Mon 09:00"},
+			{Name: "podcast", URL: "https://b.example/feed", Every: time.Minute, Digest: "Thu 17:30"}}); err != nil {
+			t.Fatal(err)
+		}
+		if page := e.get(path); !strings.Contains(page.body, "(blog: Mondays at 09:00; podcast: Thursdays at 17:30)") {
+			t.Errorf("with two digest times the page does not name each:\n%s", page.body)
+		}
 	})
 }
