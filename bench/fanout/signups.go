@@ -150,13 +150,13 @@ func signupReport(o options, r signupResult) string {
 	fmt.Fprintf(&b, "\n## POST /subscribe, alone and beside a fan-out to %d\n\n", r.n)
 	b.WriteString("JSON sign-ups over loopback, each a new address from a client address of its own (X-Forwarded-For from a trusted proxy),\n")
 	b.WriteString("so each is stored, counted by the Redis rate limits and sends its confirmation email, and none is refused.\n\n")
-	b.WriteString("| load | sign-ups/s | p50 | p99 | max | not 2xx | fan-out msg/s |\n|---|---:|---:|---:|---:|---|---:|\n")
-	row := func(name string, l loadResult, fan string) {
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s |\n", name, l.rate(), ms(l.pct(50)), ms(l.pct(99)), ms(l.pct(100)), l.others(), fan)
+	b.WriteString("| load | sign-ups/s | p50 | p99 | max | not 2xx |\n|---|---:|---:|---:|---:|---|\n")
+	row := func(name string, l loadResult) {
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s |\n", name, l.rate(), ms(l.pct(50)), ms(l.pct(99)), ms(l.pct(100)), l.others())
 	}
-	row(fmt.Sprintf("alone, %d clients back to back, %s", o.subscribeConns, o.subscribeFor), r.closed, "—")
-	row(fmt.Sprintf("alone, %.0f/s, %s", o.subscribeRate, o.subscribeFor), r.open, "—")
-	row(fmt.Sprintf("%.0f/s during the fan-outs (%d runs, %d requests)", o.subscribeRate, len(r.with), r.during.total()), r.during, "")
+	row(fmt.Sprintf("alone, %d clients back to back, %s", o.subscribeConns, o.subscribeFor), r.closed)
+	row(fmt.Sprintf("alone, %.0f/s, %s", o.subscribeRate, o.subscribeFor), r.open)
+	row(fmt.Sprintf("%.0f/s during the fan-outs (%d runs, %d requests)", o.subscribeRate, len(r.with), r.during.total()), r.during)
 	b.WriteString("\nThe fan-out, alone and with the sign-ups, run by run in the order they ran (each with-run is compared with the mean of the runs alone on either side of it):\n\n")
 	b.WriteString("| run | fan-out msg/s | other load, cores | kept |\n|---|---:|---:|---:|\n")
 	for i, a := range r.alone {
