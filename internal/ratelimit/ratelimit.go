@@ -71,24 +71,74 @@ var ErrBadRule = errors.New("ratelimit: a rule needs a name, a positive limit, a
 // A Redis error is returned as it is; the caller decides whether to fail
 // open.
 func (l *Limiter) Allow(ctx context.Context, r Rule, key string) (ok bool, retryAfter time.Duration, err error) {
+	return l.AllowEach(ctx, Check{r, key})
+}
+
+// Check is one rule for one key.
+type Check struct {
+	Rule Rule
+	Key  string
+}
+
+// AllowEach counts one event under each check, as Allow would one after
+// another, in one round trip to Redis: each rule counts or refuses on its
+// own. It returns ok when every check allowed its event, and otherwise the
+// longest wait of those that refused theirs. The keys may be in different
+// slots of a Redis Cluster: each check is a script of its own, sent
+// together.
+func (l *Limiter) AllowEach(ctx context.Context, checks ...Check) (ok bool, retryAfter time.Duration, err error) {
 	if l == nil {
 		return true, 0, nil
 	}
-	// Redis's clock counts microseconds: an event more often than that
-	// could not be told apart.
-	if r.Name == "" || r.Limit <= 0 || r.Per < time.Millisecond || r.Per.Microseconds() < int64(r.Limit) {
-		return false, 0, fmt.Errorf("%w: %+v", ErrBadRule, r)
+	for _, c := range checks {
+		r := c.Rule
+		// Redis's clock counts microseconds: an event more often than
+		// that could not be told apart.
+		if r.Name == "" || r.Limit <= 0 || r.Per < time.Millisecond || r.Per.Microseconds() < int64(r.Limit) {
+			return false, 0, fmt.Errorf("%w: %+v", ErrBadRule, r)
+		}
 	}
-	k := l.prefix + r.Name + ":" + key
-	res, err := allowScript.Run(ctx, l.rdb, []string{k}, r.Limit, r.Per.Microseconds()).Int64Slice()
-	if err != nil {
-		return false, 0, fmt.Errorf("ratelimit %s: %w", r.Name, err)
+	cmds, err := l.run(ctx, checks, allowScript.EvalSha)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis lost its scripts (a restart, SCRIPT FLUSH): send them whole.
+		cmds, err = l.run(ctx, checks, allowScript.Eval)
 	}
-	if len(res) != 2 {
-		return false, 0, fmt.Errorf("ratelimit %s: unexpected reply %v", r.Name, res)
+	ok = true
+	for i, cmd := range cmds {
+		name := checks[i].Rule.Name
+		res, cerr := cmd.Int64Slice()
+		if cerr != nil {
+			return false, 0, fmt.Errorf("ratelimit %s: %w", name, cerr)
+		}
+		if len(res) != 2 {
+			return false, 0, fmt.Errorf("ratelimit %s: unexpected reply %v", name, res)
+		}
+		if res[0] != 1 {
+			ok = false
+			retryAfter = max(retryAfter, time.Duration(res[1])*time.Microsecond, time.Microsecond)
+		}
 	}
-	if res[0] == 1 {
-		return true, 0, nil
+	if err != nil { // not from any one command
+		return false, 0, fmt.Errorf("ratelimit: %w", err)
 	}
-	return false, max(time.Duration(res[1])*time.Microsecond, time.Microsecond), nil
+	return ok, retryAfter, nil
+}
+
+// run sends each check's script with send (EvalSha or Eval) in one
+// pipeline, and returns their commands, whose errors are their own.
+func (l *Limiter) run(ctx context.Context, checks []Check,
+	send func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(checks))
+	if len(checks) == 1 { // no pipeline needed
+		c := checks[0]
+		cmds[0] = send(ctx, l.rdb, []string{l.prefix + c.Rule.Name + ":" + c.Key}, c.Rule.Limit, c.Rule.Per.Microseconds())
+		return cmds, cmds[0].Err()
+	}
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range checks {
+			cmds[i] = send(ctx, p, []string{l.prefix + c.Rule.Name + ":" + c.Key}, c.Rule.Limit, c.Rule.Per.Microseconds())
+		}
+		return nil
+	})
+	return cmds, err
 }

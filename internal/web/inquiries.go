@@ -105,25 +105,31 @@ func (s *Server) inquire(w http.ResponseWriter, r *http.Request) {
 	if wantsJSON(r) {
 		s.cors(w, r)
 	}
+	// Counted as sign-ups are (see subscribe): by client, and a valid one
+	// by address too, in one round trip.
 	ipRule, emailRule := s.inquiryRules()
-	if !s.allowInquiry(w, r, ipRule, s.clientAddr(r).String()) {
-		return
-	}
+	byClient := ratelimit.Check{Rule: ipRule, Key: s.clientAddr(r).String()}
 	f, err := readInquiry(r)
 	if err != nil {
-		s.unreadable(w, r, bodyStatus(err))
+		if s.allowInquiry(w, r, byClient) {
+			s.unreadable(w, r, bodyStatus(err))
+		}
 		return
 	}
 	if f.Website != "" || s.stampSaysBot(f.Stamp) {
-		s.logger().Info("inquiry_dropped_as_bot", "honeypot", f.Website != "", "source", f.source)
-		s.received(w, r)
+		if s.allowInquiry(w, r, byClient) {
+			s.logger().Info("inquiry_dropped_as_bot", "honeypot", f.Website != "", "source", f.source)
+			s.received(w, r)
+		}
 		return
 	}
 	if errs := f.Validate(); errs != nil {
-		s.inquiryInvalid(w, r, f, errs)
+		if s.allowInquiry(w, r, byClient) {
+			s.inquiryInvalid(w, r, f, errs)
+		}
 		return
 	}
-	if !s.allowInquiry(w, r, emailRule, s.emailKey(f.address)) {
+	if !s.allowInquiry(w, r, byClient, ratelimit.Check{Rule: emailRule, Key: s.emailKey(f.address)}) {
 		return
 	}
 	if err := s.saveInquiry(r.Context(), f); err != nil {
@@ -207,10 +213,10 @@ func (s *Server) inquiryUnavailable(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// allowInquiry is allow for inquiries: over the limit, the 429 still says
-// where to turn in a crisis, since the message was not taken.
-func (s *Server) allowInquiry(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
-	return s.allowOr(w, r, rule, key, s.inquiryTooMany)
+// allowInquiry is allowEach for inquiries: over the limit, the 429 still
+// says where to turn in a crisis, since the message was not taken.
+func (s *Server) allowInquiry(w http.ResponseWriter, r *http.Request, checks ...ratelimit.Check) bool {
+	return s.allowOr(w, r, s.inquiryTooMany, checks...)
 }
 
 func (s *Server) inquiryTooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {

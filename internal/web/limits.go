@@ -45,19 +45,25 @@ func (s *Server) rules() Rules {
 // meets the store's own resend limit, and a reader must be able to leave
 // while Redis is down.
 func (s *Server) allow(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string) bool {
-	return s.allowOr(w, r, rule, key, s.tooMany)
+	return s.allowOr(w, r, s.tooMany, ratelimit.Check{Rule: rule, Key: key})
 }
 
-// allowOr is allow with its own answer over the limit: over is called
+// allowEach is allow for several rules at once, in one round trip: each
+// counts the request on its own, and any over its limit refuses it.
+func (s *Server) allowEach(w http.ResponseWriter, r *http.Request, checks ...ratelimit.Check) bool {
+	return s.allowOr(w, r, s.tooMany, checks...)
+}
+
+// allowOr is allowEach with its own answer over the limit: over is called
 // with the wait, and Retry-After is set before it.
-func (s *Server) allowOr(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule, key string,
-	over func(w http.ResponseWriter, r *http.Request, wait time.Duration)) bool {
+func (s *Server) allowOr(w http.ResponseWriter, r *http.Request,
+	over func(w http.ResponseWriter, r *http.Request, wait time.Duration), checks ...ratelimit.Check) bool {
 	if s.Limiter == nil {
 		return true
 	}
-	ok, wait, err := s.Limiter.Allow(r.Context(), rule, key)
+	ok, wait, err := s.Limiter.AllowEach(r.Context(), checks...)
 	if err != nil {
-		s.logger().Warn("rate_limit_unavailable", "rule", rule.Name, "error", err)
+		s.logger().Warn("rate_limit_unavailable", "error", err)
 		return true
 	}
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
 )
@@ -68,24 +69,31 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	if wantsJSON(r) {
 		s.cors(w, r)
 	}
-	if !s.allow(w, r, s.rules().SubscribeIP, s.clientAddr(r).String()) {
-		return
-	}
+	// Every request counts against its client's address; one that gets as
+	// far as a valid address also against that address, in the same round
+	// trip to Redis. The body is read first, at most maxBody.
+	byClient := ratelimit.Check{Rule: s.rules().SubscribeIP, Key: s.clientAddr(r).String()}
 	f, err := readSignup(r)
 	if err != nil {
-		s.unreadable(w, r, bodyStatus(err))
+		if s.allowEach(w, r, byClient) {
+			s.unreadable(w, r, bodyStatus(err))
+		}
 		return
 	}
 	if f.Website != "" || s.stampSaysBot(f.Stamp) {
-		s.logger().Info("signup_dropped_as_bot", "honeypot", f.Website != "", "source", f.source)
-		s.accepted(w, r, f)
+		if s.allowEach(w, r, byClient) {
+			s.logger().Info("signup_dropped_as_bot", "honeypot", f.Website != "", "source", f.source)
+			s.accepted(w, r, f)
+		}
 		return
 	}
 	if errs := f.Validate(); errs != nil {
-		s.invalid(w, r, f, errs)
+		if s.allowEach(w, r, byClient) {
+			s.invalid(w, r, f, errs)
+		}
 		return
 	}
-	if !s.allow(w, r, s.rules().SubscribeEmail, s.emailKey(f.address)) {
+	if !s.allowEach(w, r, byClient, ratelimit.Check{Rule: s.rules().SubscribeEmail, Key: s.emailKey(f.address)}) {
 		return
 	}
 	if err := s.signup(r, f); err != nil {
