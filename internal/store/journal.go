@@ -19,6 +19,9 @@ type journalConn struct {
 	// group[n] appends n outcomes in one statement, prepared on first use.
 	group                            map[int]*sql.Stmt
 	begin, appendOne, commit, rollbk *sql.Stmt
+	// stmts are the statements of writes riding the recorder's
+	// transactions (see DB.ride), by query, prepared on first use.
+	stmts map[string]*sql.Stmt
 }
 
 // maxGroupInsert is the most outcomes one INSERT writes (9 parameters
@@ -30,7 +33,7 @@ func openJournalConn(ctx context.Context, db *sql.DB) (*journalConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &journalConn{conn: conn, group: map[int]*sql.Stmt{}}
+	j := &journalConn{conn: conn, group: map[int]*sql.Stmt{}, stmts: map[string]*sql.Stmt{}}
 	for _, p := range []struct {
 		st  **sql.Stmt
 		sql string
@@ -47,12 +50,28 @@ func (j *journalConn) close() {
 	for _, st := range j.group {
 		st.Close()
 	}
+	for _, st := range j.stmts {
+		st.Close()
+	}
 	for _, st := range []*sql.Stmt{j.begin, j.appendOne, j.commit, j.rollbk} {
 		if st != nil {
 			st.Close()
 		}
 	}
 	j.conn.Close()
+}
+
+// prepared is query (already rebound) prepared on j's connection, once.
+func (j *journalConn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := j.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := j.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	j.stmts[query] = st
+	return st, nil
 }
 
 // recordAppendGroup appends several outcomes in one statement. The
@@ -72,7 +91,10 @@ const recordAppendGroup = `INSERT INTO outcomes (delivery_id, state, reply, mess
 // outcome's lease no longer holds or for any other reason, nothing was
 // written, and appendEach writes them one at a time, which tells the held
 // from the lost and reports a real error.
-func (j *journalConn) appendOutcomes(ctx context.Context, chunk []*Recording, now int64) ([]bool, error) {
+//
+// In a transaction other writes ride (inTx), the chunk's fallback is
+// undone on its own, in a savepoint, when it fails.
+func (j *journalConn) appendOutcomes(ctx context.Context, chunk []*Recording, now int64, inTx bool) ([]bool, error) {
 	st, err := j.groupStmt(ctx, len(chunk))
 	if err != nil {
 		return nil, err
@@ -84,7 +106,7 @@ func (j *journalConn) appendOutcomes(ctx context.Context, chunk []*Recording, no
 	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
-		return j.appendEach(ctx, chunk, now)
+		return j.appendEach(ctx, chunk, now, inTx)
 	}
 	n, err := res.RowsAffected()
 	if err == nil && n != int64(len(chunk)) {
@@ -115,30 +137,63 @@ func (j *journalConn) groupStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 }
 
 // appendEach writes chunk one outcome at a time in one transaction (none
-// for a single outcome) and reports, per outcome, whether its lease held.
-func (j *journalConn) appendEach(ctx context.Context, chunk []*Recording, now int64) ([]bool, error) {
+// for a single outcome), or in a savepoint of the transaction under way
+// (inTx), and reports, per outcome, whether its lease held.
+func (j *journalConn) appendEach(ctx context.Context, chunk []*Recording, now int64, inTx bool) ([]bool, error) {
 	held := make([]bool, len(chunk))
 	if len(chunk) == 1 {
 		ok, err := j.appendTo(ctx, chunk[0], now)
 		held[0] = ok
 		return held, err
 	}
-	if _, err := j.begin.ExecContext(ctx); err != nil {
+	begin, commit, rollback := j.begin.ExecContext, j.commit.ExecContext, j.rollbk.ExecContext
+	if inTx {
+		begin, commit, rollback = j.savepoint, j.release, j.rollbackTo
+	}
+	if _, err := begin(ctx); err != nil {
 		return held, fmt.Errorf("begin: %w", err)
 	}
 	for i, r := range chunk {
 		ok, err := j.appendTo(ctx, r, now)
 		if err != nil {
-			_, rerr := j.rollbk.ExecContext(ctx)
+			_, rerr := rollback(ctx)
 			return make([]bool, len(chunk)), errors.Join(fmt.Errorf("record delivery %d: %w", r.o.ID, err), rerr)
 		}
 		held[i] = ok
 	}
-	if _, err := j.commit.ExecContext(ctx); err != nil {
-		_, rerr := j.rollbk.ExecContext(ctx)
+	if _, err := commit(ctx); err != nil {
+		_, rerr := rollback(ctx)
 		return make([]bool, len(chunk)), errors.Join(fmt.Errorf("commit: %w", err), rerr)
 	}
 	return held, nil
+}
+
+// savepoint, release and rollbackTo open, keep and undo a savepoint of the
+// transaction under way on j: undoing it also ends it, so that one
+// savepoint name serves every level.
+func (j *journalConn) savepoint(ctx context.Context, _ ...any) (sql.Result, error) {
+	return j.execOnce(ctx, "SAVEPOINT ride")
+}
+
+func (j *journalConn) release(ctx context.Context, _ ...any) (sql.Result, error) {
+	return j.execOnce(ctx, "RELEASE SAVEPOINT ride")
+}
+
+func (j *journalConn) rollbackTo(ctx context.Context, _ ...any) (sql.Result, error) {
+	res, err := j.execOnce(ctx, "ROLLBACK TO SAVEPOINT ride")
+	if err != nil {
+		return res, err
+	}
+	return j.release(ctx)
+}
+
+// execOnce runs query, prepared on j once.
+func (j *journalConn) execOnce(ctx context.Context, query string) (sql.Result, error) {
+	st, err := j.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx)
 }
 
 func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bool, error) {

@@ -85,23 +85,29 @@ func (db *DB) leadSignups(ctx context.Context) {
 
 // writeSignups writes calls in one transaction, each in a savepoint of
 // its own, so that one request's error fails only that request. A failed
-// commit fails them all: none was written.
+// commit fails them all: none was written. On SQLite the transaction is
+// the recorder's next one (see DB.ride): beside a fan-out, the sign-ups'
+// writes then cost its outcomes no commit of their own.
 func (db *DB) writeSignups(ctx context.Context, calls []*signupCall) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	db.signups.commits.Add(1)
-	err := db.tx(ctx, func(tx *Tx) error {
+	// The write fills these, not calls: when ctx ends first, it may still
+	// run after this returns.
+	res := make([]SignupResult, len(calls))
+	errs := make([]error, len(calls))
+	err := db.ride(ctx, func(ctx context.Context, tx *Tx) error {
 		for i, c := range calls {
 			if len(calls) == 1 {
-				c.res, c.err = tx.signup(ctx, c.n, c.page, c.ip)
-				return c.err
+				res[i], errs[i] = tx.signup(ctx, c.n, c.page, c.ip)
+				return errs[i]
 			}
 			sp := fmt.Sprintf("signup%d", i)
 			if _, err := tx.exec(ctx, "SAVEPOINT "+sp); err != nil {
 				return err
 			}
-			c.res, c.err = tx.signup(ctx, c.n, c.page, c.ip)
-			if c.err != nil {
+			res[i], errs[i] = tx.signup(ctx, c.n, c.page, c.ip)
+			if errs[i] != nil {
 				if _, err := tx.exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 					return err
 				}
@@ -112,9 +118,11 @@ func (db *DB) writeSignups(ctx context.Context, calls []*signupCall) {
 		}
 		return nil
 	})
-	for _, c := range calls {
+	for i, c := range calls {
 		if err != nil {
-			c.res, c.err = SignupResult{}, err
+			c.err = err
+		} else {
+			c.res, c.err = res[i], errs[i]
 		}
 		close(c.done)
 	}

@@ -186,22 +186,37 @@ func (db *DB) tx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
-// Tx is a transaction with the engine's placeholder style.
+// Tx is a transaction with the engine's placeholder style: a *sql.Tx, or
+// on SQLite a transaction the recorder began by hand on its own
+// connection, which other writes may ride (see DB.ride).
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx   *sql.Tx
+	conn *journalConn // instead of tx: the recorder's connection, inside its transaction
+	db   *DB
+}
+
+// runner is what t's statements run on.
+func (t *Tx) runner() interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+} {
+	if t.conn != nil {
+		return t.conn.conn
+	}
+	return t.tx
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.q(query), args...)
+	return t.runner().ExecContext(ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+	return t.runner().QueryRowContext(ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+	return t.runner().QueryContext(ctx, t.db.q(query), args...)
 }
 
 // prepared returns query, prepared once per database connection and kept
@@ -210,6 +225,9 @@ func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 // a sign-up's CPU time on SQLite.
 func (t *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	db := t.db
+	if t.conn != nil {
+		return t.conn.prepared(ctx, db.q(query))
+	}
 	db.prepMu.Lock()
 	st := db.prepared[query]
 	if st == nil {
