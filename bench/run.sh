@@ -14,7 +14,7 @@
 # each size), BENCH_SMTP_PORT (2525), BENCH_CONNS (4), BENCH_SQLITE_SYNC (full,normal:
 # both between the same two baselines; full or normal for one),
 # BENCH_SUBSCRIBE (20000; 0 skips the sign-ups), BENCH_SUBSCRIBE_RATE (100
-# sign-ups/s beside the fan-out), BENCH_SUBSCRIBE_RUNS (3 fan-outs with sign-ups,
+# sign-ups/s beside the fan-out), BENCH_SUBSCRIBE_RUNS (5 fan-outs with sign-ups,
 # each between two alone; the median share kept is the figure), BENCH_ARGS (more flags for bench/fanout,
 # e.g. -keep). BENCH_CAMPAIGN (1; 0 skips): after each post, a campaign to
 # the same N (topic:news), measured the same way between the same baselines.
@@ -57,7 +57,7 @@ campaign=""
 if [ "${BENCH_CAMPAIGN:-1}" = 1 ]; then campaign=-campaign; fi
 subscribe="${BENCH_SUBSCRIBE:-20000}"
 subscribe_rate="${BENCH_SUBSCRIBE_RATE:-100}"
-subscribe_runs="${BENCH_SUBSCRIBE_RUNS:-3}"
+subscribe_runs="${BENCH_SUBSCRIBE_RUNS:-5}"
 inquiries="${BENCH_INQUIRIES:-10000}"
 inquiry_rate="${BENCH_INQUIRY_RATE:-200}"
 inquiry_post_rate="${BENCH_INQUIRY_POST_RATE:-20}"

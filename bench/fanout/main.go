@@ -84,7 +84,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.campaign, "campaign", false, "also send a campaign (topic:news) to each N, measured like the post between the same baselines")
 	fs.IntVar(&o.subscribeN, "subscribe", 0, "also measure POST /subscribe alone and beside a fan-out to this many subscribers (0: not)")
 	fs.Float64Var(&o.subscribeRate, "subscribe-rate", 100, "sign-ups per second beside the fan-out")
-	fs.IntVar(&o.subscribeRuns, "subscribe-runs", 3, "fan-outs with sign-ups, each between two fan-outs alone; the median share kept is reported")
+	fs.IntVar(&o.subscribeRuns, "subscribe-runs", 5, "fan-outs with sign-ups, each between two fan-outs alone; the median share kept is reported")
 	fs.IntVar(&o.subscribeConns, "subscribe-conns", 8, "clients sending sign-ups back to back, for the most per second")
 	fs.DurationVar(&o.subscribeFor, "subscribe-for", 10*time.Second, "how long each stretch of sign-ups alone lasts")
 	o.inq.register(fs)
