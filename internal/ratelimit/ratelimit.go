@@ -38,6 +38,24 @@ redis.call('SET', KEYS[1], string.format('%.17g', next), 'PX', math.max(1, math.
 return {1, 0}
 `)
 
+// refundScript takes back one event counted by allowScript: it moves the
+// TAT back by one interval, and deletes the key when that leaves nothing
+// to remember. KEYS[1] the key; ARGV[1] limit; ARGV[2] per µs.
+var refundScript = redis.NewScript(`
+local limit, per = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+tat = tat - per / limit
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
+end
+return 1
+`)
+
 // Limiter is a rate limiter kept in Redis, shared by every web process.
 // A nil *Limiter allows everything, for servers and tests without limits.
 type Limiter struct {
@@ -80,12 +98,15 @@ type Check struct {
 	Key  string
 }
 
-// AllowEach counts one event under each check, as Allow would one after
-// another, in one round trip to Redis: each rule counts or refuses on its
-// own. It returns ok when every check allowed its event, and otherwise the
-// longest wait of those that refused theirs. The keys may be in different
-// slots of a Redis Cluster: each check is a script of its own, sent
-// together.
+// AllowEach counts one event under every check, in one round trip to
+// Redis, as if under one rule: when every rule allows it, each counts it;
+// when any refuses it, none does (the rules that had counted it take it
+// back, in a second round trip), and AllowEach returns the longest wait of
+// those that refused. So a client over its own limit does not use up the
+// allowance of the address it keeps submitting. The keys may be in
+// different slots of a Redis Cluster: each check is a script of its own,
+// sent together. Between the count and the take-back, another event for
+// the same key may be refused that would have passed.
 func (l *Limiter) AllowEach(ctx context.Context, checks ...Check) (ok bool, retryAfter time.Duration, err error) {
 	if l == nil {
 		return true, 0, nil
@@ -98,47 +119,78 @@ func (l *Limiter) AllowEach(ctx context.Context, checks ...Check) (ok bool, retr
 			return false, 0, fmt.Errorf("%w: %+v", ErrBadRule, r)
 		}
 	}
-	cmds, err := l.run(ctx, checks, allowScript.EvalSha)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// Redis lost its scripts (a restart, SCRIPT FLUSH): send them whole.
-		cmds, err = l.run(ctx, checks, allowScript.Eval)
-	}
+	cmds := l.run(ctx, allowScript, checks)
 	ok = true
+	var counted []Check
 	for i, cmd := range cmds {
 		name := checks[i].Rule.Name
-		res, cerr := cmd.Int64Slice()
-		if cerr != nil {
-			return false, 0, fmt.Errorf("ratelimit %s: %w", name, cerr)
+		res, err := cmd.Int64Slice()
+		if err != nil {
+			return false, 0, fmt.Errorf("ratelimit %s: %w", name, err)
 		}
 		if len(res) != 2 {
 			return false, 0, fmt.Errorf("ratelimit %s: unexpected reply %v", name, res)
 		}
-		if res[0] != 1 {
+		if res[0] == 1 {
+			counted = append(counted, checks[i])
+		} else {
 			ok = false
 			retryAfter = max(retryAfter, time.Duration(res[1])*time.Microsecond, time.Microsecond)
 		}
 	}
-	if err != nil { // not from any one command
-		return false, 0, fmt.Errorf("ratelimit: %w", err)
+	if !ok && len(counted) > 0 {
+		for i, cmd := range l.run(ctx, refundScript, counted) {
+			if err := cmd.Err(); err != nil {
+				return false, retryAfter, fmt.Errorf("ratelimit %s: take back: %w", counted[i].Rule.Name, err)
+			}
+		}
 	}
 	return ok, retryAfter, nil
 }
 
-// run sends each check's script with send (EvalSha or Eval) in one
-// pipeline, and returns their commands, whose errors are their own.
-func (l *Limiter) run(ctx context.Context, checks []Check,
-	send func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd) ([]*redis.Cmd, error) {
-	cmds := make([]*redis.Cmd, len(checks))
-	if len(checks) == 1 { // no pipeline needed
-		c := checks[0]
-		cmds[0] = send(ctx, l.rdb, []string{l.prefix + c.Rule.Name + ":" + c.Key}, c.Rule.Limit, c.Rule.Per.Microseconds())
-		return cmds, cmds[0].Err()
+// run sends script for each check, in one pipeline (none for one check),
+// and returns their commands, each with its own result or error. Those
+// that find Redis has lost the script (a restart, SCRIPT FLUSH) are sent
+// again once it is loaded; the others were run, and are not.
+func (l *Limiter) run(ctx context.Context, script *redis.Script, checks []Check) []*redis.Cmd {
+	cmds := l.send(ctx, script, checks)
+	var lost []int
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			lost = append(lost, i)
+		}
 	}
-	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, c := range checks {
-			cmds[i] = send(ctx, p, []string{l.prefix + c.Rule.Name + ":" + c.Key}, c.Rule.Limit, c.Rule.Per.Microseconds())
+	if len(lost) == 0 || script.Load(ctx, l.rdb).Err() != nil {
+		return cmds // the NOSCRIPT errors stand
+	}
+	again := make([]Check, len(lost))
+	for j, i := range lost {
+		again[j] = checks[i]
+	}
+	for j, cmd := range l.send(ctx, script, again) {
+		cmds[lost[j]] = cmd
+	}
+	return cmds
+}
+
+// send sends script for each check, in one pipeline when there are several.
+func (l *Limiter) send(ctx context.Context, script *redis.Script, checks []Check) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(checks))
+	eval := func(c redis.Scripter, i int) {
+		ch := checks[i]
+		cmds[i] = script.EvalSha(ctx, c, []string{l.prefix + ch.Rule.Name + ":" + ch.Key}, ch.Rule.Limit, ch.Rule.Per.Microseconds())
+	}
+	if len(checks) == 1 {
+		eval(l.rdb, 0)
+		return cmds
+	}
+	// Each command carries its own error, so Pipelined's (the first of
+	// them) adds nothing.
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range checks {
+			eval(p, i)
 		}
 		return nil
 	})
-	return cmds, err
+	return cmds
 }

@@ -183,11 +183,12 @@ func BenchmarkAllow(b *testing.B) {
 	})
 }
 
-// AllowEach counts under several rules in one round trip, each on its own
-// as Allow would: a rule over its limit refuses the event, with its wait,
-// while the others still count it. It works after Redis has lost its
-// scripts.
-func TestAllowEachCountsEachRule(t *testing.T) {
+// AllowEach counts under several rules in one round trip, as under one
+// rule: an event refused by any of them is counted by none, so a client
+// over its limit does not use up the allowance of the address it keeps
+// submitting, nor an address over its limit the client's. It works after
+// Redis has lost its scripts.
+func TestAllowEachCountsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Client(t, redistest.RateLimit)
 	l := New(rdb, prefix(t))
@@ -198,27 +199,29 @@ func TestAllowEachCountsEachRule(t *testing.T) {
 	if ok, wait, err := l.AllowEach(ctx, byClient, byAddress); err != nil || !ok || wait != 0 {
 		t.Fatalf("first event: ok %v, retryAfter %v, err %v; want allowed", ok, wait, err)
 	}
-	// The address is spent for an hour (one an hour); the client has two
-	// events left, and this one uses one of them.
+	// The address is spent for an hour (one an hour): refused, and the
+	// client's count of it taken back.
 	ok, wait, err := l.AllowEach(ctx, byClient, byAddress)
 	if err != nil || ok || wait <= 59*time.Minute || wait > time.Hour {
 		t.Fatalf("second event for the address: ok %v, retryAfter %v, err %v; want refused for about an hour", ok, wait, err)
 	}
 	// Redis forgets its scripts (a restart, SCRIPT FLUSH): they are sent
-	// whole, and the counts go on.
+	// whole, and the counts go on. The client has two events left of its
+	// three, not one.
 	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := l.AllowEach(ctx, byClient); err != nil || !ok {
-		t.Fatalf("third event for the client: ok %v err %v; want allowed (two counted before)", ok, err)
+	for i := range 2 {
+		if ok, _, err := l.AllowEach(ctx, byClient); err != nil || !ok {
+			t.Fatalf("event %d for the client alone: ok %v err %v; want allowed (the refused one was not counted)", i+2, ok, err)
+		}
 	}
-	ok, wait, err = l.AllowEach(ctx, byClient, Check{Rule{Name: "subscribe-email", Limit: 1, Per: time.Hour}, "other"})
+	other := Check{byAddress.Rule, "other"}
+	ok, wait, err = l.AllowEach(ctx, byClient, other)
 	if err != nil || ok || wait <= 19*time.Second || wait > 20*time.Second {
 		t.Errorf("fourth event for the client: ok %v, retryAfter %v, err %v; want refused for at most 20 s (3 a minute)", ok, wait, err)
 	}
-	// The refusal by client counted nothing there, and the other address
-	// still had its event counted.
-	if ok, _, _ := l.Allow(ctx, byAddress.Rule, "other"); ok {
-		t.Error("the other address, refused by the client's rule, was not counted by its own")
+	if ok, _, err := l.Allow(ctx, other.Rule, other.Key); err != nil || !ok {
+		t.Errorf("the other address, after an event the client's limit refused: ok %v err %v; want allowed (not counted)", ok, err)
 	}
 }

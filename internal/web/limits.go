@@ -48,8 +48,8 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, rule ratelimit.Ru
 	return s.allowOr(w, r, s.tooMany, ratelimit.Check{Rule: rule, Key: key})
 }
 
-// allowEach is allow for several rules at once, in one round trip: each
-// counts the request on its own, and any over its limit refuses it.
+// allowEach is allow for several rules at once, in one round trip: the
+// request counts under all of them or, refused by any, under none.
 func (s *Server) allowEach(w http.ResponseWriter, r *http.Request, checks ...ratelimit.Check) bool {
 	return s.allowOr(w, r, s.tooMany, checks...)
 }

@@ -71,7 +71,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every request counts against its client's address; one that gets as
 	// far as a valid address also against that address, in the same round
-	// trip to Redis. The body is read first, at most maxBody.
+	// trip to Redis, and refused by either it counts against neither. The
+	// body is read first, at most maxBody.
 	byClient := ratelimit.Check{Rule: s.rules().SubscribeIP, Key: s.clientAddr(r).String()}
 	f, err := readSignup(r)
 	if err != nil {
