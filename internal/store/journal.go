@@ -163,54 +163,62 @@ func (j *journalConn) appendEach(ctx context.Context, chunk []*Recording, now in
 		held[0] = ok
 		return held, err
 	}
-	begin, commit, rollback := j.begin.ExecContext, j.commit.ExecContext, j.rollbk.ExecContext
+	begin, commit, rollback := execStep(j.begin), execStep(j.commit), execStep(j.rollbk)
 	if inTx {
 		begin, commit, rollback = j.savepoint, j.release, j.rollbackTo
 	}
-	if _, err := begin(ctx); err != nil {
+	if err := begin(ctx); err != nil {
 		return held, fmt.Errorf("begin: %w", err)
 	}
 	for i, r := range chunk {
 		ok, err := j.appendTo(ctx, r, now)
 		if err != nil {
-			_, rerr := rollback(ctx)
+			rerr := rollback(ctx)
 			return make([]bool, len(chunk)), errors.Join(fmt.Errorf("record delivery %d: %w", r.o.ID, err), rerr)
 		}
 		held[i] = ok
 	}
-	if _, err := commit(ctx); err != nil {
-		_, rerr := rollback(ctx)
+	if err := commit(ctx); err != nil {
+		rerr := rollback(ctx)
 		return make([]bool, len(chunk)), errors.Join(fmt.Errorf("commit: %w", err), rerr)
 	}
 	return held, nil
 }
 
+// execStep is st as a step of a transaction: begin, commit or roll back.
+func execStep(st *sql.Stmt) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := st.ExecContext(ctx)
+		return err
+	}
+}
+
 // savepoint, release and rollbackTo open, keep and undo a savepoint of the
 // transaction under way on j: undoing it also ends it, so that one
 // savepoint name serves every level.
-func (j *journalConn) savepoint(ctx context.Context, _ ...any) (sql.Result, error) {
+func (j *journalConn) savepoint(ctx context.Context) error {
 	return j.execOnce(ctx, "SAVEPOINT ride")
 }
 
-func (j *journalConn) release(ctx context.Context, _ ...any) (sql.Result, error) {
+func (j *journalConn) release(ctx context.Context) error {
 	return j.execOnce(ctx, "RELEASE SAVEPOINT ride")
 }
 
-func (j *journalConn) rollbackTo(ctx context.Context, _ ...any) (sql.Result, error) {
-	res, err := j.execOnce(ctx, "ROLLBACK TO SAVEPOINT ride")
-	if err != nil {
-		return res, err
+func (j *journalConn) rollbackTo(ctx context.Context) error {
+	if err := j.execOnce(ctx, "ROLLBACK TO SAVEPOINT ride"); err != nil {
+		return err
 	}
 	return j.release(ctx)
 }
 
 // execOnce runs query, prepared on j once.
-func (j *journalConn) execOnce(ctx context.Context, query string) (sql.Result, error) {
+func (j *journalConn) execOnce(ctx context.Context, query string) error {
 	st, err := j.prepared(ctx, query)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return st.ExecContext(ctx)
+	_, err = st.ExecContext(ctx)
+	return err
 }
 
 func (j *journalConn) appendTo(ctx context.Context, r *Recording, now int64) (bool, error) {

@@ -281,8 +281,8 @@ func (db *DB) stopRecording(ctx context.Context) error {
 		rd.err = ErrClosed
 		close(rd.done)
 	}
-	return fmt.Errorf("stop recording: %d outcomes not written, %d more abandoned mid-write: %w",
-		len(left), writing, ctx.Err())
+	return fmt.Errorf("stop recording: %d outcomes and %d other writes not written, %d outcomes more abandoned mid-write: %w",
+		len(left), len(riders), writing, ctx.Err())
 }
 
 // commitRecords writes a group of outcomes: to the journal on SQLite, to
@@ -413,16 +413,16 @@ func (db *DB) writeRiding(ctx context.Context, batch []*Recording, riders []*rid
 	}
 	tx := &Tx{conn: j, db: db}
 	for _, rd := range riders {
-		if _, err := j.savepoint(ctx); err != nil {
+		if err := j.savepoint(ctx); err != nil {
 			return fail(fmt.Errorf("savepoint: %w", err))
 		}
 		if rd.err = rd.fn(ctx, tx); rd.err != nil {
-			if _, err := j.rollbackTo(ctx); err != nil {
+			if err := j.rollbackTo(ctx); err != nil {
 				return fail(fmt.Errorf("undo a failed write: %w", err))
 			}
 			continue
 		}
-		if _, err := j.release(ctx); err != nil {
+		if err := j.release(ctx); err != nil {
 			return fail(fmt.Errorf("release savepoint: %w", err))
 		}
 	}
