@@ -20,8 +20,8 @@ func main() {
 	// practicemail waits on SMTP servers, SQL and Redis far more than it
 	// computes. With a P per core, Go's scheduler spends a tenth or more of
 	// the CPU of a send parking, stealing and waking threads between those
-	// waits; on one P a message costs about 17% less CPU (README,
-	// Performance). GOMAXPROCS in the environment still decides.
+	// waits; on one P a message costs about 17% less CPU
+	// (docs/performance.md). GOMAXPROCS in the environment still decides.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}

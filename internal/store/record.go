@@ -75,7 +75,7 @@ func (db *DB) startRecorder() {
 // recorder, and so the senders of a fan-out, wait on, for a commit of its
 // own; riding, its statements join a commit that happens anyway. Beside a
 // fan-out, 100 sign-ups a second left it a few points more of its rate
-// this way (README, "Sign-ups beside a fan-out"). fn must not write
+// this way (docs/performance.md, "Sign-ups beside a fan-out"). fn must not write
 // through db, whose write lock is held: only through the Tx it is given.
 func (db *DB) ride(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	if !db.journalled() {
