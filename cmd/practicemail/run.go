@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/practicemail/practicemail/internal/metrics"
 	"github.com/practicemail/practicemail/internal/ratelimit"
 	"github.com/practicemail/practicemail/internal/web"
 	"github.com/practicemail/practicemail/templates"
@@ -138,6 +139,10 @@ func newWebServer(a *App) (*web.Server, error) {
 		CalcomSecret:   []byte(a.Config.Secrets.CalcomSecret),
 		EraseKey:       a.linkKeyBytes,
 		Now:            a.DB.Now,
+
+		AdminPassword: a.Config.Secrets.AdminPassword,
+		Metrics: metrics.Handler(metrics.Source{DB: a.DB, Log: a.Log,
+			Queues: func() (map[string]worker.QueueSize, error) { return worker.QueueSizes(a.Inspector) }}),
 	}
 	if err := wireInquiries(a, srv); err != nil {
 		return nil, err
@@ -194,6 +199,11 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 	}
 	if r.web {
 		fmt.Fprintf(m.Stderr, "  http:     %s (health: /healthz, /readyz)\n", h.URL())
+		if a.Config.Secrets.AdminPassword != "" {
+			fmt.Fprintln(m.Stderr, "  admin:    /metrics (Prometheus), behind secrets.admin_password")
+		} else {
+			fmt.Fprintln(m.Stderr, "  admin:    off: set secrets.admin_password for /metrics")
+		}
 	}
 	if r.scheduler {
 		for _, f := range a.Config.Feeds {

@@ -26,17 +26,13 @@ const bouncesShown = 5
 type statusReport struct {
 	TimeZone string `json:"time_zone"` // of every time in the report
 	*store.Counts
-	Sending     []store.PostProgress `json:"sending"`      // posts still on their way
-	FailedPosts []store.FailedPost   `json:"failed_posts"` // posts that could not be rendered
-	Failures    []store.Failure      `json:"failures,omitempty"`
-	Bounces     *store.BounceSummary `json:"bounces"`
-	Queues      map[string]queueSize `json:"queues,omitempty"`
-	Redis       string               `json:"redis_error,omitempty"`
-	Feeds       []feedStatus         `json:"feeds"`
-}
-
-type queueSize struct {
-	Pending, Active, Scheduled, Retry, Archived int
+	Sending     []store.PostProgress        `json:"sending"`      // posts still on their way
+	FailedPosts []store.FailedPost          `json:"failed_posts"` // posts that could not be rendered
+	Failures    []store.Failure             `json:"failures,omitempty"`
+	Bounces     *store.BounceSummary        `json:"bounces"`
+	Queues      map[string]worker.QueueSize `json:"queues,omitempty"`
+	Redis       string                      `json:"redis_error,omitempty"`
+	Feeds       []feedStatus                `json:"feeds"`
 }
 
 type feedStatus struct {
@@ -119,8 +115,8 @@ func readStatus(ctx context.Context, a *App, failures bool) (statusReport, error
 	// Queue sizes are a bonus: status still answers when Redis is down.
 	if err := a.connectRedis(ctx, false); err != nil {
 		rep.Redis = err.Error()
-	} else {
-		rep.Queues = queueSizes(a)
+	} else if rep.Queues, err = worker.QueueSizes(a.Inspector); err != nil {
+		rep.Redis = err.Error()
 	}
 	return rep, nil
 }
@@ -138,18 +134,6 @@ func inZone(t time.Time, loc *time.Location) time.Time {
 		return t
 	}
 	return t.In(loc)
-}
-
-func queueSizes(a *App) map[string]queueSize {
-	out := map[string]queueSize{}
-	for q := range worker.Queues {
-		info, err := a.Inspector.GetQueueInfo(q)
-		if err != nil {
-			continue // a queue that never had a task does not exist yet
-		}
-		out[q] = queueSize{info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived}
-	}
-	return out
 }
 
 // postStates are the states of a post, in the order status prints them.

@@ -151,7 +151,10 @@ type Secrets struct {
 	CalendlyKey string
 	// CalcomSecret is the secret of Cal.com's webhook
 	// (POST /webhooks/calcom); empty, the route answers 404.
-	CalcomSecret  string
+	CalcomSecret string
+	// AdminPassword guards the admin routes (GET /metrics), given as a
+	// bearer token or as the password of HTTP Basic authentication;
+	// empty, they answer 404.
 	AdminPassword string
 }
 

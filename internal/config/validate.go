@@ -69,7 +69,16 @@ func (s Secrets) check(p *Problems, localBase bool) {
 	case s.LinkKey != "" && len(s.LinkKey) < 16:
 		p.add("secrets.link_key", "must be at least 16 bytes long (got %d)", len(s.LinkKey))
 	}
+	// The admin routes are reachable by anyone who can reach the site, and
+	// guesses are limited per client address only.
+	if s.AdminPassword != "" && len(s.AdminPassword) < MinAdminPassword {
+		p.add("secrets.admin_password", "must be at least %d bytes long (got %d; make one with: openssl rand -base64 24)",
+			MinAdminPassword, len(s.AdminPassword))
+	}
 }
+
+// MinAdminPassword is the shortest secrets.admin_password accepted.
+const MinAdminPassword = 16
 
 func oneOf(p *Problems, key, v string, allowed ...string) {
 	if !slices.Contains(allowed, v) {

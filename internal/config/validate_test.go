@@ -279,3 +279,32 @@ func TestReturnPath(t *testing.T) {
 		wantProblem(t, c.Validate(), "smtp.return_path", "must be a bare email address")
 	}
 }
+
+// TestAdminPassword: empty turns the admin routes off; set, it must be long
+// enough that guessing at 30 a minute gets nowhere.
+func TestAdminPassword(t *testing.T) {
+	for _, tt := range []struct {
+		password, problem string
+	}{
+		{password: ""},
+		{password: "0123456789abcdef"},
+		{password: "hunter2", problem: "must be at least 16 bytes long (got 7"},
+		{password: "0123456789abcde", problem: "got 15"},
+	} {
+		t.Run(tt.password, func(t *testing.T) {
+			c := Default()
+			c.Secrets.AdminPassword = tt.password
+			err := c.Validate()
+			if tt.problem == "" {
+				if err != nil {
+					t.Errorf("Validate = %v", err)
+				}
+				return
+			}
+			wantProblem(t, err, "secrets.admin_password", tt.problem)
+			if strings.Contains(err.Error(), tt.password) {
+				t.Errorf("the problem quotes the password: %v", err)
+			}
+		})
+	}
+}

@@ -208,7 +208,7 @@ type BounceSummary struct {
 }
 
 // Bounces summarises the bounces of the last SoftBounceWindow and lists
-// the latest limit of them, newest first.
+// the latest limit of them, newest first (none for a limit of 0).
 func (db *DB) Bounces(ctx context.Context, limit int) (*BounceSummary, error) {
 	if _, err := db.ledger(ctx); err != nil { // folds SMTP bounces still journalled
 		return nil, fmt.Errorf("bounces: %w", err)
@@ -218,6 +218,9 @@ func (db *DB) Bounces(ctx context.Context, limit int) (*BounceSummary, error) {
 	var err error
 	if s.Recent, err = countBy(db.query(ctx, `SELECT type, COUNT(*) FROM bounces WHERE created_at >= ? GROUP BY type`, since)); err != nil {
 		return nil, fmt.Errorf("count bounces: %w", err)
+	}
+	if limit <= 0 {
+		return s, nil
 	}
 	err = eachRow(func() (*sql.Rows, error) {
 		return db.query(ctx, `SELECT b.created_at, COALESCE(s.email, ''), b.type, b.status, b.reason, b.source

@@ -18,6 +18,7 @@ type Rules struct {
 	TokenIP        ratelimit.Rule // confirm, unsubscribe and preferences links that fail, per client address
 	InquiryIP      ratelimit.Rule // POST /inquiries per client address
 	InquiryEmail   ratelimit.Rule // POST /inquiries per address written from (hashed)
+	AdminIP        ratelimit.Rule // the admin routes per client address, right password or not
 }
 
 // DefaultRules are generous to a person and tight for a script: a family
@@ -30,13 +31,22 @@ var DefaultRules = Rules{
 	TokenIP:        ratelimit.Rule{Name: "token-ip", Limit: 60, Per: time.Minute},
 	InquiryIP:      ratelimit.Rule{Name: "inquiry-ip", Limit: 5, Per: time.Minute},
 	InquiryEmail:   ratelimit.Rule{Name: "inquiry-email", Limit: 5, Per: time.Hour},
+	// A Prometheus scraping every 5 s uses 12 a minute.
+	AdminIP: ratelimit.Rule{Name: "admin-ip", Limit: 30, Per: time.Minute},
 }
 
+// rules is s.Rules with each rule left zero taken from DefaultRules.
 func (s *Server) rules() Rules {
-	if s.Rules == (Rules{}) {
-		return DefaultRules
+	r, d := s.Rules, DefaultRules
+	for _, f := range []struct{ rule, def *ratelimit.Rule }{
+		{&r.SubscribeIP, &d.SubscribeIP}, {&r.SubscribeEmail, &d.SubscribeEmail}, {&r.TokenIP, &d.TokenIP},
+		{&r.InquiryIP, &d.InquiryIP}, {&r.InquiryEmail, &d.InquiryEmail}, {&r.AdminIP, &d.AdminIP},
+	} {
+		if *f.rule == (ratelimit.Rule{}) {
+			*f.rule = *f.def
+		}
 	}
-	return s.Rules
+	return r
 }
 
 // allow counts one request under rule for key and, when over the limit,

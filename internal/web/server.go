@@ -68,7 +68,12 @@ type Server struct {
 	CrisisResources string          // inquiries.crisis_resources; "": config.DefaultCrisisResources
 	CalendlyKey     []byte          // secrets.calendly_key: POST /webhooks/calendly
 	CalcomSecret    []byte          // secrets.calcom_secret: POST /webhooks/calcom
-	Now             func() time.Time
+
+	// Admin routes, behind AdminPassword (admin.go); "" or nil: 404.
+	AdminPassword string       // secrets.admin_password
+	Metrics       http.Handler // GET /metrics (package metrics)
+
+	Now func() time.Time
 
 	srv *http.Server
 	ln  net.Listener
@@ -107,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhooks/booking", s.bookingWebhook)
 	mux.HandleFunc("POST /webhooks/calendly", s.calendlyWebhook)
 	mux.HandleFunc("POST /webhooks/calcom", s.calcomWebhook)
+	mux.Handle("GET /metrics", s.admin(s.Metrics))
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/practicemail/practicemail/internal/metrics"
+	"github.com/practicemail/practicemail/internal/ratelimit"
+	"github.com/practicemail/practicemail/internal/store"
+	"github.com/practicemail/practicemail/internal/store/storetest"
+	"github.com/practicemail/practicemail/worker"
+)
+
+const adminPassword = "correct-horse-battery-staple"
+
+// withMetrics turns the admin routes on, with the metrics of the server's
+// own database.
+func withMetrics(s *Server) {
+	s.AdminPassword = adminPassword
+	s.Metrics = metrics.Handler(metrics.Source{DB: s.DB, Log: s.Log})
+}
+
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// TestAdminRoutesDoNotExistWithoutAPassword: no secrets.admin_password,
+// no /metrics, whatever the request carries; the same with a password but
+// nothing to serve.
+func TestAdminRoutesDoNotExistWithoutAPassword(t *testing.T) {
+	e := newEnv(t, storetest.URL(t, "sqlite"), func(s *Server) {
+		withMetrics(s)
+		s.AdminPassword = ""
+	})
+	for _, auth := range []string{"", "Bearer ", "Bearer x", basic("", "")} {
+		if r := e.get("/metrics", "Authorization", auth); r.code != 404 || strings.Contains(r.body, "practicemail_") {
+			t.Errorf("/metrics with no admin password, Authorization %q = %d:\n%s", auth, r.code, r.body)
+		}
+	}
+	e = newEnv(t, storetest.URL(t, "sqlite"), func(s *Server) { s.AdminPassword = adminPassword })
+	if r := e.get("/metrics", "Authorization", "Bearer "+adminPassword); r.code != 404 {
+		t.Errorf("/metrics with no handler = %d", r.code)
+	}
+}
+
+// TestMetricsNeedTheAdminPassword: a bearer token or a Basic password
+// (any user name) equal to the admin password, and nothing else, opens
+// /metrics; the rest get 401 with a Basic challenge and learn nothing. No
+// answer may be cached, and no password given, right or wrong, is logged.
+func TestMetricsNeedTheAdminPassword(t *testing.T) {
+	e := newEnv(t, storetest.URL(t, "sqlite"), withMetrics)
+	for _, c := range []struct {
+		auth string
+		want int
+	}{
+		{"", 401},
+		{"Bearer", 401},
+		{"Bearer ", 401},
+		{"Bearer wrong-password-guessed-here", 401},
+		{"Bearer " + adminPassword + "x", 401},
+		{"Bearer " + adminPassword[:len(adminPassword)-1], 401},
+		{"Bearer " + strings.ToUpper(adminPassword), 401},
+		{"Token " + adminPassword, 401},
+		{basic(adminPassword, ""), 401},
+		{basic("admin", "wrong-password-guessed-here"), 401},
+		{"Basic " + adminPassword, 401}, // not base64 of user:password
+		{"Bearer " + adminPassword, 200},
+		{"bearer " + adminPassword, 200},
+		{"Bearer  " + adminPassword + " ", 200},
+		{basic("admin", adminPassword), 200},
+		{basic("", adminPassword), 200},
+		{basic("prometheus", adminPassword), 200},
+	} {
+		r := e.get("/metrics", "Authorization", c.auth)
+		if r.code != c.want {
+			t.Errorf("Authorization %q: %d, want %d", c.auth, r.code, c.want)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Authorization %q: Cache-Control %q", c.auth, r.header.Get("Cache-Control"))
+		}
+		switch c.want {
+		case 401:
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), `Basic realm="practicemail admin"`) ||
+				strings.Contains(r.body, "practicemail_") {
+				t.Errorf("Authorization %q: refused with %v:\n%s", c.auth, r.header, r.body)
+			}
+		case 200:
+			if !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") || !strings.Contains(r.body, "practicemail_up{") {
+				t.Errorf("Authorization %q: %v:\n%s", c.auth, r.header, r.body)
+			}
+		}
+	}
+	if logs := e.logs.String(); strings.Contains(logs, adminPassword) || strings.Contains(logs, "guessed") ||
+		!strings.Contains(logs, "admin_auth_failed") {
+		t.Errorf("the log:\n%s", logs)
+	}
+	// Another method is not the route.
+	if r := e.do(http.MethodPost, "/metrics", "", "", "Authorization", "Bearer "+adminPassword); r.code == 200 {
+		t.Errorf("POST /metrics = %d", r.code)
+	}
+}
+
+// TestAdminGuessesAreLimitedPerClient: every admin request counts against
+// its client before the password is looked at, so once over the limit even
+// the right password gets 429: a guesser learns nothing more. Another
+// client is not affected.
+func TestAdminGuessesAreLimitedPerClient(t *testing.T) {
+	rules := Rules{AdminIP: ratelimit.Rule{Name: "admin-ip", Limit: 3, Per: time.Minute}}
+	e := newEnv(t, storetest.URL(t, "sqlite"), func(s *Server) {
+		limited(t, rules)(s)
+		withMetrics(s)
+		s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	var codes []int
+	for _, pw := range []string{"guess-one-xxxxxxxx", "guess-two-xxxxxxxx", "guess-three-xxxxxx", adminPassword} {
+		r := e.get("/metrics", "Authorization", "Bearer "+pw, "X-Forwarded-For", "203.0.113.9")
+		codes = append(codes, r.code)
+		if r.code == 429 && (r.header.Get("Retry-After") == "" || strings.Contains(r.body, "practicemail_")) {
+			t.Errorf("429 with %v:\n%s", r.header, r.body)
+		}
+	}
+	if want := []int{401, 401, 401, 429}; !slices.Equal(codes, want) {
+		t.Errorf("three guesses then the password from one client: %v, want %v", codes, want)
+	}
+	if r := e.get("/metrics", "Authorization", "Bearer "+adminPassword, "X-Forwarded-For", "198.51.100.7"); r.code != 200 {
+		t.Errorf("another client: %d", r.code)
+	}
+}
+
+// TestMetricsCountWhatTheDatabaseHolds, on both engines: the subscribers
+// by status (an erased person as erased), a sign-up's confirmation in the
+// ledger, 0 for the states nobody is in, and no address anywhere.
+func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, storetest.URL(t, engine), withMetrics)
+			e.add("ann@example.com", store.StatusActive, "posts")
+			e.add("bo@example.com", store.StatusActive, "posts")
+			e.add("cy@example.com", store.StatusUnsubscribed, "posts")
+			e.add("di@example.com", store.StatusBounced, "posts")
+			gone := e.add("ed@example.com", store.StatusActive, "posts")
+			if err := e.db.EraseSubscriberID(t.Context(), gone, []byte(testKey)); err != nil {
+				t.Fatal(err)
+			}
+			if r := e.signup("fay@example.com"); r.code >= 300 {
+				t.Fatalf("sign-up: %d", r.code)
+			}
+			r := e.get("/metrics", "Authorization", "Bearer "+adminPassword)
+			for _, want := range []string{
+				`practicemail_up{source="database"} 1`,
+				`practicemail_subscribers{status="active"} 2`,
+				`practicemail_subscribers{status="pending"} 1`,
+				`practicemail_subscribers{status="unsubscribed"} 1`,
+				`practicemail_subscribers{status="bounced"} 1`,
+				`practicemail_subscribers{status="complained"} 0`,
+				`practicemail_subscribers{status="erased"} 1`,
+				`practicemail_deliveries{state="queued"} 1`,
+				`practicemail_deliveries{state="sent"} 0`,
+				`practicemail_deliveries_unfolded 0`,
+				`practicemail_posts{state="sent"} 0`,
+				`practicemail_bounces_30d{type="hard"} 0`,
+			} {
+				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`).MatchString(r.body) {
+					t.Errorf("no line %q in:\n%s", want, r.body)
+				}
+			}
+			if strings.Contains(r.body, "@") || strings.Contains(r.body, `source="redis"`) {
+				t.Errorf("the metrics:\n%s", r.body)
+			}
+		})
+	}
+}
+
+// TestMetricsSayWhatCouldNotBeRead: with the database closed and Redis not
+// answering, a scrape still answers 200, with practicemail_up 0 for each
+// and no count that could be mistaken for a real 0.
+func TestMetricsSayWhatCouldNotBeRead(t *testing.T) {
+	e := newEnv(t, storetest.URL(t, "sqlite"), func(s *Server) {
+		s.AdminPassword = adminPassword
+		// A port nothing listens on: the Redis is gone.
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+		insp := asynq.NewInspectorFromRedisClient(rdb)
+		s.Metrics = metrics.Handler(metrics.Source{DB: s.DB, Log: s.Log,
+			Queues: func() (map[string]worker.QueueSize, error) { return worker.QueueSizes(insp) }})
+	})
+	e.add("ann@example.com", store.StatusActive, "posts")
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.get("/metrics", "Authorization", "Bearer "+adminPassword)
+	if r.code != 200 {
+		t.Fatalf("scrape = %d:\n%s", r.code, r.body)
+	}
+	for _, want := range []string{`practicemail_up{source="database"} 0`, `practicemail_up{source="redis"} 0`} {
+		if !strings.Contains(r.body, "\n"+want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, r.body)
+		}
+	}
+	for _, not := range []string{"practicemail_subscribers", "practicemail_deliveries", "practicemail_queue_tasks"} {
+		if strings.Contains(r.body, not) {
+			t.Errorf("%s reported from sources that could not be read:\n%s", not, r.body)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "metrics_read_failed") {
+		t.Errorf("the failures were not logged:\n%s", e.logs.String())
+	}
+}
