@@ -10,54 +10,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/practicemail/practicemail/internal/config"
+	"github.com/practicemail/practicemail/internal/status"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/worker"
 )
-
-// failuresShown caps the failed deliveries `status --failures` lists.
-const failuresShown = 1000
-
-// bouncesShown is how many of the latest bounces `status` lists.
-const bouncesShown = 5
-
-// statusReport is what `status` prints; with --json, its fields as they are,
-// every time in the practice's time zone.
-type statusReport struct {
-	TimeZone string `json:"time_zone"` // of every time in the report
-	*store.Counts
-	Sending     []store.PostProgress        `json:"sending"`      // posts still on their way
-	FailedPosts []store.FailedPost          `json:"failed_posts"` // posts that could not be rendered
-	Failures    []store.Failure             `json:"failures,omitempty"`
-	Bounces     *store.BounceSummary        `json:"bounces"`
-	Queues      map[string]worker.QueueSize `json:"queues,omitempty"`
-	Redis       string                      `json:"redis_error,omitempty"`
-	Feeds       []feedStatus                `json:"feeds"`
-}
-
-type feedStatus struct {
-	Name       string    `json:"name"`
-	URL        string    `json:"url"`
-	Enabled    bool      `json:"enabled"`
-	PolledAt   time.Time `json:"polled_at,omitzero"`
-	LastOKAt   time.Time `json:"last_ok_at,omitzero"`
-	Result     string    `json:"result"`
-	LastError  string    `json:"last_error,omitempty"`
-	Failures   int       `json:"failures"`
-	NextPollAt time.Time `json:"next_poll_at,omitzero"`
-}
 
 // cmdStatus reads; it starts no server (not even a Redis of its own) and
 // sends nothing.
 func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
-	failures := fs.Bool("failures", false, fmt.Sprintf("list failed deliveries with their replies (the latest %d)", failuresShown))
+	failures := fs.Bool("failures", false, fmt.Sprintf("list failed deliveries with their replies (the latest %d)", status.FailuresShown))
 	a, _, err := m.parseAndOpen(ctx, fs, args, needs{}, "")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	rep, err := readStatus(ctx, a, *failures)
+	src := status.Source{DB: a.DB, Location: a.Config.Practice.Location}
+	// Queue sizes are a bonus: status still answers when Redis is down.
+	if err := a.connectRedis(ctx, false); err != nil {
+		src.NoRedis = err.Error()
+	} else {
+		src.Queues = func() (map[string]worker.QueueSize, error) { return worker.QueueSizes(a.Inspector) }
+	}
+	rep, err := status.Read(ctx, src, *failures)
 	if err != nil {
 		return err
 	}
@@ -70,77 +45,11 @@ func cmdStatus(ctx context.Context, m *Main, fs *flag.FlagSet, args []string) er
 	return nil
 }
 
-// readStatus gathers the report, its times in the practice's time zone.
-func readStatus(ctx context.Context, a *App, failures bool) (statusReport, error) {
-	loc := a.Config.Practice.Location
-	rep := statusReport{TimeZone: loc.String()}
-	var err error
-	if rep.Counts, err = a.DB.Counts(ctx); err != nil {
-		return rep, err
-	}
-	if rep.Sending, err = a.DB.Sending(ctx); err != nil {
-		return rep, err
-	}
-	if rep.FailedPosts, err = a.DB.FailedPosts(ctx); err != nil {
-		return rep, err
-	}
-	for i := range rep.FailedPosts {
-		rep.FailedPosts[i].At = rep.FailedPosts[i].At.In(loc)
-	}
-	if failures {
-		if rep.Failures, err = a.DB.Failures(ctx, failuresShown); err != nil {
-			return rep, err
-		}
-		for i := range rep.Failures {
-			rep.Failures[i].At = inZone(rep.Failures[i].At, loc)
-		}
-	}
-	if rep.Bounces, err = a.DB.Bounces(ctx, bouncesShown); err != nil {
-		return rep, err
-	}
-	for i := range rep.Bounces.Latest {
-		rep.Bounces.Latest[i].At = rep.Bounces.Latest[i].At.In(loc)
-	}
-	rep.Bounces.Latest = nonNil(rep.Bounces.Latest)
-	// [] in JSON, not null
-	rep.Sending, rep.FailedPosts = nonNil(rep.Sending), nonNil(rep.FailedPosts)
-	feeds, err := a.DB.Feeds(ctx)
-	if err != nil {
-		return rep, err
-	}
-	for _, f := range feeds {
-		rep.Feeds = append(rep.Feeds, feedStatus{f.Name, config.RedactURL(f.URL), f.Enabled, inZone(f.PolledAt, loc),
-			inZone(f.LastOKAt, loc), f.LastStatus, f.LastError, f.Failures, inZone(f.NextPollAt, loc)})
-	}
-	// Queue sizes are a bonus: status still answers when Redis is down.
-	if err := a.connectRedis(ctx, false); err != nil {
-		rep.Redis = err.Error()
-	} else if rep.Queues, err = worker.QueueSizes(a.Inspector); err != nil {
-		rep.Redis = err.Error()
-	}
-	return rep, nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-// inZone is t in loc, and the zero time as it is.
-func inZone(t time.Time, loc *time.Location) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.In(loc)
-}
-
 // postStates are the states of a post, in the order status prints them.
 var postStates = []string{store.PostNew, store.PostHeld, store.PostSending, store.PostSent, store.PostFailed,
 	store.PostBaseline, store.PostSkipped}
 
-func printStatus(w io.Writer, r statusReport, failures bool) {
+func printStatus(w io.Writer, r status.Report, failures bool) {
 	fmt.Fprintln(w, "times in "+r.TimeZone)
 	fmt.Fprintln(w, "subscribers: "+byState(r.Subscribers, "active", "pending", "unsubscribed", "bounced", "complained"))
 	fmt.Fprintln(w, "posts:       "+byState(r.Posts, postStates...))
@@ -188,7 +97,7 @@ func printBounces(w io.Writer, b *store.BounceSummary) {
 }
 
 // printFailures lists the failed deliveries, or says how to see them.
-func printFailures(w io.Writer, r statusReport, failures bool) {
+func printFailures(w io.Writer, r status.Report, failures bool) {
 	failed := r.Deliveries[store.DeliveryFailed] + r.Deliveries[store.DeliveryUnknown]
 	if !failures {
 		if failed > 0 {
@@ -225,7 +134,7 @@ func failureCounts(d map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-func printQueues(w io.Writer, r statusReport) {
+func printQueues(w io.Writer, r status.Report) {
 	if r.Redis != "" {
 		fmt.Fprintln(w, "queues:      unknown: "+r.Redis)
 	}
