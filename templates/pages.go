@@ -24,6 +24,7 @@ const (
 	PageErase       = "erase"            // the confirmation step of "delete everything"
 	PageInquiry     = "inquiry"          // the hosted inquiry form
 	PageReceived    = "inquiry_received" // an inquiry taken: crisis resources and the booking link
+	PageAdmin       = "admin"            // the admin's summary: status as tables
 )
 
 // Page is the data of every public web page. Practice is shown in the header
@@ -46,6 +47,17 @@ type Page struct {
 	Inquiry  InquiryFields // the inquiry form, as typed
 	Zones    []Choice      // the inquiry form's time zones
 	Crisis   string        // where to turn in a crisis (inquiries.crisis_resources)
+	Admin    []Table       // the admin page's tables
+}
+
+// Table is one titled table of the admin page: the first cell of each row
+// heads it; with Numbers, the others are counts, right-aligned. Empty is
+// said when it has no rows, Note above it (a source that failed).
+type Table struct {
+	ID, Title, Note, Empty string
+	Head                   []string
+	Rows                   [][]string
+	Numbers                bool
 }
 
 // InquiryFields are the inquiry form's fields, shown again after an error.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -9,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/practicemail/practicemail/internal/browsertest"
 	"github.com/practicemail/practicemail/internal/store"
 )
 
@@ -20,26 +26,7 @@ const testAdminPassword = "admin-password-0123456789"
 // queues and both sources are there, and no address of anyone. Without the
 // password the answer is 401 and nothing else.
 func TestMetricsAnswerForTheWholeInstallation(t *testing.T) {
-	h := newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
-	cfg, err := os.ReadFile(h.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = []byte(strings.Replace(string(cfg), "secrets:\n", "secrets:\n  admin_password: "+testAdminPassword+"\n", 1))
-	if err := os.WriteFile(h.config, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	active := h.addSubscribers("reader", 20, store.StatusActive)
-	h.addSubscribers("left", 2, store.StatusUnsubscribed)
-	h.start()
-	if !strings.Contains(h.logs.String(), "admin:    /metrics (Prometheus), behind secrets.admin_password") {
-		t.Errorf("run does not say where the metrics are:\n%s", h.logs.String())
-	}
-	base := httpLine.FindStringSubmatch(h.logs.String())[1]
-
-	h.waitFor("the first poll", 20*time.Second, func() bool { return h.posts()[store.PostBaseline] == 1 })
-	h.feed.set(postItem(1), postItem(2))
-	h.waitFor("20 messages", 60*time.Second, func() bool { return h.deliveries()[store.DeliverySent] == 20 })
+	_, base, active := postSentWithAdmin(t)
 
 	code, body := scrape(t, base, "Bearer "+testAdminPassword)
 	if code != 200 {
@@ -73,6 +60,67 @@ func TestMetricsAnswerForTheWholeInstallation(t *testing.T) {
 	code, body = scrape(t, base, "")
 	if code != 401 || strings.Contains(body, "practicemail_") {
 		t.Errorf("GET /metrics without the password = %d:\n%s", code, body)
+	}
+}
+
+// postSentWithAdmin runs `run` with an admin password until a post has
+// reached 20 people (2 more have left), and returns its HTTP address and
+// the 20 addresses.
+func postSentWithAdmin(t *testing.T) (h *harness, base string, active []string) {
+	h = newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
+	cfg, err := os.ReadFile(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "secrets:\n", "secrets:\n  admin_password: "+testAdminPassword+"\n", 1))
+	if err := os.WriteFile(h.config, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	active = h.addSubscribers("reader", 20, store.StatusActive)
+	h.addSubscribers("left", 2, store.StatusUnsubscribed)
+	h.start()
+	if !strings.Contains(h.logs.String(), "admin:    /admin/ and /metrics (Prometheus), behind secrets.admin_password") {
+		t.Errorf("run does not say where the admin routes are:\n%s", h.logs.String())
+	}
+	base = httpLine.FindStringSubmatch(h.logs.String())[1]
+	h.waitFor("the first poll", 20*time.Second, func() bool { return h.posts()[store.PostBaseline] == 1 })
+	h.feed.set(postItem(1), postItem(2))
+	h.waitFor("20 messages", 60*time.Second, func() bool { return h.deliveries()[store.DeliverySent] == 20 })
+	return h, base, active
+}
+
+// TestAdminPageInABrowser: the therapist opens /admin/ in Chromium at
+// phone width with the admin password: the post's 20 emails sent, the
+// subscribers, the feed's last poll; the tables fit or scroll within the
+// page. (Without it, headless Chromium cannot show the Basic prompt and
+// fails the load; the 401 is tested over plain HTTP.)
+func TestAdminPageInABrowser(t *testing.T) {
+	_, base, _ := postSentWithAdmin(t)
+	b := browsertest.New(t, browsertest.Options{NoJavaScript: true})
+	b.Do("give-the-password", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders,
+			network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + testAdminPassword}})
+		return err
+	}))
+	if code := b.Navigate("admin", base+"/admin/"); code != http.StatusOK {
+		t.Fatalf("/admin/ with the password: %d", code)
+	}
+	for sel, want := range map[string]string{
+		"h1": "How the email is doing",
+		"section:has(#subscribers) tbody tr:nth-child(1)": "active 20",
+		"section:has(#subscribers) tbody tr:nth-child(3)": "unsubscribed 2",
+		"section:has(#deliveries) tbody tr:nth-child(3)":  "sent 20",
+		"section:has(#posts) tbody tr:nth-child(4)":       "sent 1",
+	} {
+		if got := strings.Join(strings.Fields(b.Text(sel)), " "); got != want {
+			t.Errorf("%s says %q, want %q", sel, got, want)
+		}
+	}
+	if feeds := b.Text("section:has(#feeds) tbody"); !strings.Contains(feeds, "blog") || strings.Contains(feeds, "never") {
+		t.Errorf("the feeds table: %q", feeds)
+	}
+	if w := browsertest.Eval[int](b, "document.documentElement.scrollWidth"); w > browsertest.Width {
+		t.Errorf("the page is %d px wide at %d: the tables must scroll within it", w, browsertest.Width)
 	}
 }
 

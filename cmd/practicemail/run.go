@@ -12,6 +12,7 @@ import (
 
 	"github.com/practicemail/practicemail/internal/metrics"
 	"github.com/practicemail/practicemail/internal/ratelimit"
+	"github.com/practicemail/practicemail/internal/status"
 	"github.com/practicemail/practicemail/internal/web"
 	"github.com/practicemail/practicemail/templates"
 	"github.com/practicemail/practicemail/worker"
@@ -119,6 +120,7 @@ func newWebServer(a *App) (*web.Server, error) {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
 	p := a.Config.Practice
+	queues := func() (map[string]worker.QueueSize, error) { return worker.QueueSizes(a.Inspector) }
 	srv := &web.Server{
 		Addr: a.Config.HTTP.Addr, Log: a.Log,
 		Checks:  map[string]web.Checker{"database": a.DB, "redis": redisPinger{a}},
@@ -141,8 +143,10 @@ func newWebServer(a *App) (*web.Server, error) {
 		Now:            a.DB.Now,
 
 		AdminPassword: a.Config.Secrets.AdminPassword,
-		Metrics: metrics.Handler(metrics.Source{DB: a.DB, Log: a.Log,
-			Queues: func() (map[string]worker.QueueSize, error) { return worker.QueueSizes(a.Inspector) }}),
+		Metrics:       metrics.Handler(metrics.Source{DB: a.DB, Log: a.Log, Queues: queues}),
+		Status: func(ctx context.Context) (status.Report, error) {
+			return status.Read(ctx, status.Source{DB: a.DB, Location: a.Config.Practice.Location, Queues: queues}, false)
+		},
 	}
 	if err := wireInquiries(a, srv); err != nil {
 		return nil, err
@@ -200,9 +204,9 @@ func (m *Main) announce(a *App, h *web.Server, r roles) {
 	if r.web {
 		fmt.Fprintf(m.Stderr, "  http:     %s (health: /healthz, /readyz)\n", h.URL())
 		if a.Config.Secrets.AdminPassword != "" {
-			fmt.Fprintln(m.Stderr, "  admin:    /metrics (Prometheus), behind secrets.admin_password")
+			fmt.Fprintln(m.Stderr, "  admin:    /admin/ and /metrics (Prometheus), behind secrets.admin_password")
 		} else {
-			fmt.Fprintln(m.Stderr, "  admin:    off: set secrets.admin_password for /metrics")
+			fmt.Fprintln(m.Stderr, "  admin:    off: set secrets.admin_password for /admin/ and /metrics")
 		}
 	}
 	if r.scheduler {

@@ -152,7 +152,7 @@ type Secrets struct {
 	// CalcomSecret is the secret of Cal.com's webhook
 	// (POST /webhooks/calcom); empty, the route answers 404.
 	CalcomSecret string
-	// AdminPassword guards the admin routes (GET /metrics), given as a
+	// AdminPassword guards the admin routes (GET /admin/, /metrics), given as a
 	// bearer token or as the password of HTTP Basic authentication;
 	// empty, they answer 404.
 	AdminPassword string

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// admin guards an admin route (GET /metrics). Without an admin password,
+// admin guards an admin route (GET /admin/, /metrics). Without an admin password,
 // or without h, the route does not exist: 404, as for any unknown path.
 // Otherwise the request must carry the password as a bearer token
 // ("Authorization: Bearer …", what Prometheus's authorization setting

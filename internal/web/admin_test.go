@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/practicemail/practicemail/internal/metrics"
 	"github.com/practicemail/practicemail/internal/ratelimit"
+	"github.com/practicemail/practicemail/internal/status"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/internal/store/storetest"
 	"github.com/practicemail/practicemail/worker"
@@ -213,5 +215,117 @@ func TestMetricsSayWhatCouldNotBeRead(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "metrics_read_failed") {
 		t.Errorf("the failures were not logged:\n%s", e.logs.String())
+	}
+}
+
+// withStatus turns the admin page on, reading the server's own database
+// and, unless queues is nil, those queues.
+func withStatus(queues func() (map[string]worker.QueueSize, error)) func(*Server) {
+	return func(s *Server) {
+		s.AdminPassword = adminPassword
+		s.Status = func(ctx context.Context) (status.Report, error) {
+			return status.Read(ctx, status.Source{DB: s.DB, Location: time.UTC, Queues: queues, NoRedis: "not asked"}, false)
+		}
+	}
+}
+
+// TestAdminPageShowsWhatStatusSays, on both engines: the subscribers by
+// status, the emails by state, the latest bounce with its address and
+// reason, the task queues, all as tables, to the admin password only, and
+// with the public pages' strict headers.
+func TestAdminPageShowsWhatStatusSays(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, storetest.URL(t, engine), withStatus(func() (map[string]worker.QueueSize, error) {
+				return map[string]worker.QueueSize{"mail": {Pending: 3, Archived: 1}}, nil
+			}))
+			e.add("ann@example.com", store.StatusActive, "posts")
+			e.add("bo@example.com", store.StatusActive, "posts")
+			e.add("cy@example.com", store.StatusUnsubscribed, "posts")
+			if _, err := e.db.RecordBounce(t.Context(), store.Bounce{Email: "bo@example.com", Type: store.BounceHard,
+				Status: "5.1.1", Reason: "550 5.1.1 mailbox unavailable", Source: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			if r := e.signup("fay@example.com"); r.code >= 300 {
+				t.Fatalf("sign-up: %d", r.code)
+			}
+
+			if r := e.get("/admin/"); r.code != 401 || strings.Contains(r.body, "ann@") || strings.Contains(r.body, "bo@") {
+				t.Fatalf("/admin/ without the password = %d:\n%s", r.code, r.body)
+			}
+			r := e.get("/admin/", "Authorization", basic("therapist", adminPassword))
+			if r.code != 200 || r.header.Get("Cache-Control") != "no-store" ||
+				!strings.Contains(r.header.Get("Content-Security-Policy"), "default-src 'none'") {
+				t.Fatalf("/admin/ = %d %v:\n%s", r.code, r.header, r.body)
+			}
+			text := tableText(r.body)
+			for _, want := range []string{
+				"Subscribers | active 1 | pending 1 | unsubscribed 1 | bounced 1 | complained 0 | erased 0",
+				"Emails by state | queued 1 | sending 0 | sent 0",
+				"Bounces and complaints, last 30 days | hard 1 | soft 0 | complaint 0",
+				"Latest bounces | When Address Type Reason | 2 Mar 2026 10:00 UTC bo@example.com hard 550 5.1.1 mailbox unavailable",
+				"Task queues | Queue Pending Active Scheduled Retrying Archived (gave up) | mail 3 0 0 0 1",
+				"Posts on their way | No post is being sent.",
+			} {
+				if !strings.Contains(text, want) {
+					t.Errorf("no %q in the page:\n%s", want, text)
+				}
+			}
+		})
+	}
+}
+
+// tableText is the admin page's sections as "Title | row | row", one line
+// each, with the markup taken out.
+func tableText(page string) string {
+	var out []string
+	for _, sec := range regexp.MustCompile(`(?s)<section.*?</section>`).FindAllString(page, -1) {
+		title := strip(regexp.MustCompile(`(?s)<h2[^>]*>(.*?)</h2>`).FindStringSubmatch(sec)[1])
+		parts := []string{title}
+		rows := regexp.MustCompile(`(?s)<tr>(.*?)</tr>`).FindAllStringSubmatch(sec, -1)
+		for _, row := range rows {
+			parts = append(parts, strip(row[1]))
+		}
+		if len(rows) == 0 {
+			parts = append(parts, strip(regexp.MustCompile(`(?s)</h2>(.*)</section>`).FindStringSubmatch(sec)[1]))
+		}
+		out = append(out, strings.Join(parts, " | "))
+	}
+	return strings.Join(out, "\n")
+}
+
+func strip(s string) string {
+	return strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(s, " ")), " ")
+}
+
+// TestAdminPageWhenASourceFails: Redis not answering is said on the page,
+// which shows the rest; a database that cannot be read gets a 503 page
+// that names nobody, never a 500.
+func TestAdminPageWhenASourceFails(t *testing.T) {
+	e := newEnv(t, storetest.URL(t, "sqlite"), withStatus(func() (map[string]worker.QueueSize, error) {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+		defer rdb.Close()
+		return worker.QueueSizes(asynq.NewInspectorFromRedisClient(rdb))
+	}))
+	e.add("ann@example.com", store.StatusActive, "posts")
+	r := e.get("/admin/", "Authorization", "Bearer "+adminPassword)
+	text := tableText(r.body)
+	if r.code != 200 || !strings.Contains(text, "Task queues | Redis did not answer: list queues:") ||
+		!strings.Contains(text, "Unknown while Redis does not answer.") || !strings.Contains(text, "active 1") {
+		t.Fatalf("/admin/ with Redis gone = %d:\n%s", r.code, text)
+	}
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = e.get("/admin/", "Authorization", "Bearer "+adminPassword)
+	if r.code != 503 || !strings.Contains(r.body, "The database cannot be read") || strings.Contains(r.body, "ann@") {
+		t.Fatalf("/admin/ with the database closed = %d:\n%s", r.code, r.body)
+	}
+	// Only the page itself: nothing below it is served yet.
+	for _, path := range []string{"/admin/queues/", "/admin/x"} {
+		if r := e.get(path, "Authorization", "Bearer "+adminPassword); r.code != 404 {
+			t.Errorf("%s = %d, want 404", path, r.code)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/practicemail/practicemail/internal/links"
 	"github.com/practicemail/practicemail/internal/ratelimit"
+	"github.com/practicemail/practicemail/internal/status"
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
 )
@@ -70,8 +71,9 @@ type Server struct {
 	CalcomSecret    []byte          // secrets.calcom_secret: POST /webhooks/calcom
 
 	// Admin routes, behind AdminPassword (admin.go); "" or nil: 404.
-	AdminPassword string       // secrets.admin_password
-	Metrics       http.Handler // GET /metrics (package metrics)
+	AdminPassword string                                       // secrets.admin_password
+	Metrics       http.Handler                                 // GET /metrics (package metrics)
+	Status        func(context.Context) (status.Report, error) // GET /admin/ (package status)
 
 	Now func() time.Time
 
@@ -113,6 +115,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhooks/calendly", s.calendlyWebhook)
 	mux.HandleFunc("POST /webhooks/calcom", s.calcomWebhook)
 	mux.Handle("GET /metrics", s.admin(s.Metrics))
+	var adminPage http.Handler
+	if s.Status != nil {
+		adminPage = http.HandlerFunc(s.adminPage)
+	}
+	mux.Handle("GET /admin/", s.admin(adminPage))
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }
