@@ -48,6 +48,13 @@ type Page struct {
 	Zones    []Choice      // the inquiry form's time zones
 	Crisis   string        // where to turn in a crisis (inquiries.crisis_resources)
 	Admin    []Table       // the admin page's tables
+	Held     []HeldPost    // the admin page's posts held for approval
+	HeldMore int           // held posts beyond those in Held
+}
+
+// HeldPost is a post held for approval, as the admin page lists it.
+type HeldPost struct {
+	ID, Title, URL, Feed, Published string
 }
 
 // Table is one titled table of the admin page: the first cell of each row

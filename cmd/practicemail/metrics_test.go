@@ -67,7 +67,18 @@ func TestMetricsAnswerForTheWholeInstallation(t *testing.T) {
 // reached 20 people (2 more have left), and returns its HTTP address and
 // the 20 addresses.
 func postSentWithAdmin(t *testing.T) (h *harness, base string, active []string) {
-	h = newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: 3})
+	h, base, active = startWithAdmin(t, 3, 20)
+	h.addSubscribers("left", 2, store.StatusUnsubscribed)
+	h.feed.set(postItem(1), postItem(2))
+	h.waitFor("20 messages", 60*time.Second, func() bool { return h.deliveries()[store.DeliverySent] == 20 })
+	return h, base, active
+}
+
+// startWithAdmin runs `run` with an admin password, feeds.hold_over and n
+// active subscribers, until the blog's first poll has recorded post 1; it
+// returns the HTTP address and the subscribers' addresses.
+func startWithAdmin(t *testing.T, holdOver, n int) (h *harness, base string, active []string) {
+	h = newHarness(t, harnessOptions{items: []item{postItem(1)}, holdOver: holdOver})
 	cfg, err := os.ReadFile(h.config)
 	if err != nil {
 		t.Fatal(err)
@@ -76,17 +87,71 @@ func postSentWithAdmin(t *testing.T) (h *harness, base string, active []string) 
 	if err := os.WriteFile(h.config, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	active = h.addSubscribers("reader", 20, store.StatusActive)
-	h.addSubscribers("left", 2, store.StatusUnsubscribed)
+	active = h.addSubscribers("reader", n, store.StatusActive)
 	h.start()
 	if !strings.Contains(h.logs.String(), "admin:    /admin/ and /metrics (Prometheus), behind secrets.admin_password") {
 		t.Errorf("run does not say where the admin routes are:\n%s", h.logs.String())
 	}
 	base = httpLine.FindStringSubmatch(h.logs.String())[1]
 	h.waitFor("the first poll", 20*time.Second, func() bool { return h.posts()[store.PostBaseline] == 1 })
-	h.feed.set(postItem(1), postItem(2))
-	h.waitFor("20 messages", 60*time.Second, func() bool { return h.deliveries()[store.DeliverySent] == 20 })
 	return h, base, active
+}
+
+// adminBrowser is Chromium at phone width, scripts off, sending the admin
+// password with every request.
+func adminBrowser(t *testing.T) *browsertest.Browser {
+	b := browsertest.New(t, browsertest.Options{NoJavaScript: true})
+	b.Do("give-the-password", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders,
+			network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + testAdminPassword}})
+		return err
+	}))
+	return b
+}
+
+// TestHeldPostsApprovedInTheBrowserAreSentOnce: three new posts with
+// hold_over 1 are held; on /admin/ in Chromium the therapist sends the
+// first and never sends the other two. Each of 5 subscribers gets the
+// first once and nothing else, also after more polls.
+func TestHeldPostsApprovedInTheBrowserAreSentOnce(t *testing.T) {
+	h, base, active := startWithAdmin(t, 1, 5)
+	h.feed.set(postItem(1), postItem(2), postItem(3), postItem(4))
+	h.waitFor("3 held posts", 20*time.Second, func() bool { return h.posts()[store.PostHeld] == 3 })
+
+	b := adminBrowser(t)
+	if code := b.Navigate("admin-with-3-held", base+"/admin/"); code != http.StatusOK {
+		t.Fatalf("/admin/: %d", code)
+	}
+	first := b.Text("#held ~ ul li:first-child a")
+	resp := b.Submit("send-the-first", chromedp.Click(chromedp.CSS("#held ~ ul li:first-child button[value=send]")))
+	if resp.Status != http.StatusOK || !strings.Contains(b.Text("main"), "1 post(s) approved: they are being sent.") {
+		t.Fatalf("after sending one: %d\n%s", resp.Status, b.Text("main"))
+	}
+	resp = b.Submit("skip-the-rest", chromedp.Click(chromedp.CSS("#held ~ form button[value=skip]")))
+	if resp.Status != http.StatusOK || !strings.Contains(b.Text("main"), "2 post(s) skipped: they will never be sent.") {
+		t.Fatalf("after skipping two: %d\n%s", resp.Status, b.Text("main"))
+	}
+	h.waitFor("5 messages", 30*time.Second, func() bool { return h.deliveries()[store.DeliverySent] == 5 })
+	h.waitPolls(2)
+	msgs := h.smtp.Messages()
+	if len(msgs) != 5 {
+		t.Fatalf("the SMTP server got %d messages, want 5", len(msgs))
+	}
+	to := map[string]int{}
+	for _, m := range msgs {
+		if subject := m.Header.Get("Subject"); !strings.Contains(subject, first) {
+			t.Errorf("a message about %q, want only %q", subject, first)
+		}
+		to[m.To[0]]++
+	}
+	for _, a := range active {
+		if to[a] != 1 {
+			t.Errorf("%s got %d messages, want 1", a, to[a])
+		}
+	}
+	if p := h.posts(); p[store.PostSkipped] != 2 || p[store.PostHeld] != 0 {
+		t.Errorf("posts after: %v", p)
+	}
 }
 
 // TestAdminPageInABrowser: the therapist opens /admin/ in Chromium at
@@ -96,12 +161,7 @@ func postSentWithAdmin(t *testing.T) (h *harness, base string, active []string) 
 // fails the load; the 401 is tested over plain HTTP.)
 func TestAdminPageInABrowser(t *testing.T) {
 	_, base, _ := postSentWithAdmin(t)
-	b := browsertest.New(t, browsertest.Options{NoJavaScript: true})
-	b.Do("give-the-password", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders,
-			network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + testAdminPassword}})
-		return err
-	}))
+	b := adminBrowser(t)
 	if code := b.Navigate("admin", base+"/admin/"); code != http.StatusOK {
 		t.Fatalf("/admin/ with the password: %d", code)
 	}

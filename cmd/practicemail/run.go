@@ -144,6 +144,7 @@ func newWebServer(a *App) (*web.Server, error) {
 
 		AdminPassword: a.Config.Secrets.AdminPassword,
 		Metrics:       metrics.Handler(metrics.Source{DB: a.DB, Log: a.Log, Queues: queues}),
+		Fanout:        a.Worker,
 		Status: func(ctx context.Context) (status.Report, error) {
 			return status.Read(ctx, status.Source{DB: a.DB, Location: a.Config.Practice.Location, Queues: queues}, false)
 		},

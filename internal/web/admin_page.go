@@ -28,15 +28,31 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	rep, err := s.Status(ctx)
 	if err != nil {
 		s.logger().Error("admin_status_failed", "error", err)
-		s.page(w, r, http.StatusServiceUnavailable, message{title: "The database cannot be read", text: []string{
-			"practicemail could not read its database just now. `practicemail status` on the server says more; the log has the error.",
-		}})
+		s.page(w, r, http.StatusServiceUnavailable, msgAdminUnreadable)
 		return
 	}
+	held, all, err := s.heldPosts(ctx)
+	if err != nil {
+		s.logger().Error("admin_status_failed", "error", err)
+		s.page(w, r, http.StatusServiceUnavailable, msgAdminUnreadable)
+		return
+	}
+	var said []string
+	for _, d := range []struct{ key, text string }{{"sent", "%d post(s) approved: they are being sent."},
+		{"skipped", "%d post(s) skipped: they will never be sent."}} {
+		if n, err := strconv.Atoi(r.URL.Query().Get(d.key)); err == nil && n > 0 {
+			said = append(said, fmt.Sprintf(d.text, n))
+		}
+	}
+	said = append(said, "As of "+s.now().In(zoneOf(rep.TimeZone)).Format("Mon 2 Jan 2006 15:04 MST")+". Reload for the latest.")
 	s.render(w, http.StatusOK, templates.PageAdmin, templates.Page{Title: "How the email is doing",
-		Paragraphs: []string{"As of " + s.now().In(zoneOf(rep.TimeZone)).Format("Mon 2 Jan 2006 15:04 MST") + ". Reload for the latest."},
-		Admin:      adminTables(rep)})
+		Paragraphs: said, Admin: adminTables(rep), Held: held, HeldMore: all - len(held)})
 }
+
+// msgAdminUnreadable is the admin page when the database cannot be read.
+var msgAdminUnreadable = message{title: "The database cannot be read", text: []string{
+	"practicemail could not read its database just now. Running practicemail status on the server says more, and the log has the error.",
+}}
 
 func zoneOf(name string) *time.Location {
 	loc, err := time.LoadLocation(name)

@@ -3,11 +3,16 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,4 +333,153 @@ func TestAdminPageWhenASourceFails(t *testing.T) {
 			t.Errorf("%s = %d, want 404", path, r.code)
 		}
 	}
+}
+
+// fanouts records the posts the admin page queues.
+type fanouts struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (f *fanouts) EnqueueFanout(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids = append(f.ids, id)
+	return nil
+}
+
+// holdPosts stores a poll that held posts with the given titles and
+// returns their IDs.
+func holdPosts(t *testing.T, e *env, titles ...string) []int64 {
+	t.Helper()
+	if err := e.db.SyncFeeds(t.Context(), []store.FeedSpec{{Name: "blog", URL: "https://blog.example/feed"}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.db.FeedByName(t.Context(), "blog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posts []store.Post
+	for _, title := range titles {
+		posts = append(posts, store.Post{Key: "guid:" + title, GUID: title, Title: title, Hash: "h" + title,
+			URL: "https://blog.example/" + strings.ReplaceAll(title, " ", "-"), Published: e.clock.Now()})
+	}
+	if _, err := e.db.SavePoll(t.Context(), f.ID, store.PollOutcome{Held: posts, Next: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.db.PostsInState(t.Context(), store.PostHeld, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, p := range held {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+func (e *env) postStates() map[string]string {
+	e.t.Helper()
+	out := map[string]string{}
+	for _, st := range []string{store.PostHeld, store.PostNew, store.PostSkipped} {
+		posts, err := e.db.PostsInState(context.Background(), st, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, p := range posts {
+			out[p.Title] = st
+		}
+	}
+	return out
+}
+
+// TestHeldPostsAreDecidedOnTheAdminPage, on both engines: the page lists
+// the held posts with a form each; sending one queues its fan-out, skipping
+// one never sends it, and "all" decides the rest; the answer is a 303 back
+// to the page, which says what was done. A post no longer held, a forged
+// id, no decision, a post from another site's page and a request without
+// the password change nothing.
+func TestHeldPostsAreDecidedOnTheAdminPage(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			q := &fanouts{}
+			e := newEnv(t, storetest.URL(t, engine), func(s *Server) {
+				withStatus(nil)(s)
+				s.Fanout = q
+			})
+			ids := holdPosts(t, e, "Old post one", "Old post two", "Old post three", "Old post four")
+			auth := []string{"Authorization", "Bearer " + adminPassword}
+			page := e.get("/admin/", auth...)
+			if n := strings.Count(page.body, `<form method="post" action="/admin/held">`); page.code != 200 || n != 5 ||
+				!strings.Contains(page.body, `<a href="https://blog.example/Old-post-one">Old post one</a>`) ||
+				!strings.Contains(page.body, "Send all 4") {
+				t.Fatalf("/admin/ with 4 held posts (%d forms):\n%s", n, page.body)
+			}
+			decide := func(decision string, header []string, id ...int64) response {
+				v := url.Values{"decision": {decision}}
+				for _, i := range id {
+					v.Add("id", strconv.FormatInt(i, 10))
+				}
+				return e.postForm("/admin/held", v, header...)
+			}
+			// Refused, nothing changed.
+			want := map[string]string{"Old post one": "held", "Old post two": "held", "Old post three": "held", "Old post four": "held"}
+			for name, r := range map[string]response{
+				"no password":     decide("send", nil, ids[0]),
+				"wrong password":  decide("send", []string{"Authorization", "Bearer nope-nope-nope-nope"}, ids[0]),
+				"another site":    decide("send", append([]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, auth...), ids[0]),
+				"no decision":     decide("", auth, ids[0]),
+				"an odd decision": decide("delete", auth, ids[0]),
+				"no post":         decide("send", auth),
+				"a forged id":     decide("send", auth, ids[0], 999999),
+				"a negative id":   decide("send", auth, -ids[0]),
+			} {
+				if r.code < 400 || r.code >= 500 {
+					t.Errorf("%s: %d, want a 4xx", name, r.code)
+				}
+				if d := cmpMaps(want, e.postStates()); d != "" {
+					t.Fatalf("%s changed the posts: %s", name, d)
+				}
+			}
+			if r := decide("send", auth, 0); r.code != 400 {
+				t.Errorf("id 0: %d", r.code)
+			}
+			if len(q.ids) != 0 {
+				t.Fatalf("refused requests queued %v", q.ids)
+			}
+			// One sent, one skipped, then the two left, all at once.
+			r := decide("send", auth, ids[0])
+			if r.code != 303 || r.header.Get("Location") != "/admin/?sent=1" {
+				t.Fatalf("send one: %d %v", r.code, r.header)
+			}
+			if r := decide("skip", auth, ids[1]); r.code != 303 || r.header.Get("Location") != "/admin/?skipped=1" {
+				t.Fatalf("skip one: %d %v", r.code, r.header)
+			}
+			if r := decide("send", auth, ids[0]); r.code != 409 || !strings.Contains(r.body, "no longer held") {
+				t.Fatalf("send one again: %d:\n%s", r.code, r.body)
+			}
+			if r := decide("send", auth, ids[2], ids[3]); r.code != 303 || r.header.Get("Location") != "/admin/?sent=2" {
+				t.Fatalf("send the rest: %d %v", r.code, r.header)
+			}
+			want = map[string]string{"Old post one": "new", "Old post two": "skipped", "Old post three": "new", "Old post four": "new"}
+			if d := cmpMaps(want, e.postStates()); d != "" {
+				t.Fatalf("after deciding: %s", d)
+			}
+			if !slices.Equal(q.ids, []int64{ids[0], ids[2], ids[3]}) {
+				t.Errorf("fan-outs queued %v, want %v", q.ids, []int64{ids[0], ids[2], ids[3]})
+			}
+			after := e.get("/admin/?sent=2", auth...)
+			if !strings.Contains(after.body, "2 post(s) approved: they are being sent.") || strings.Contains(after.body, "Held for approval") {
+				t.Errorf("the page after:\n%s", after.body)
+			}
+		})
+	}
+}
+
+func cmpMaps(want, got map[string]string) string {
+	if maps.Equal(want, got) {
+		return ""
+	}
+	return fmt.Sprintf("want %v, got %v", want, got)
 }

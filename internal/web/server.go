@@ -74,6 +74,7 @@ type Server struct {
 	AdminPassword string                                       // secrets.admin_password
 	Metrics       http.Handler                                 // GET /metrics (package metrics)
 	Status        func(context.Context) (status.Report, error) // GET /admin/ (package status)
+	Fanout        FanoutEnqueuer                               // POST /admin/held queues approved posts; nil: the reconciler does
 
 	Now func() time.Time
 
@@ -120,6 +121,11 @@ func (s *Server) Handler() http.Handler {
 		adminPage = http.HandlerFunc(s.adminPage)
 	}
 	mux.Handle("GET /admin/", s.admin(adminPage))
+	var decideHeld http.Handler
+	if s.Status != nil {
+		decideHeld = strict(http.HandlerFunc(s.decideHeld))
+	}
+	mux.Handle("POST /admin/held", s.admin(decideHeld))
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }
