@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,35 +66,30 @@ func (s *Server) decideHeld(w http.ResponseWriter, r *http.Request) {
 	case "skip":
 		to, done = store.PostSkipped, "skipped"
 	default:
-		s.page(w, r, http.StatusBadRequest, message{title: "Nothing was decided", text: []string{
-			"The form did not say whether to send or to skip. Go back to the admin page and choose again."},
-			link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
+		s.notDecided(w, r, http.StatusBadRequest, "The form did not say whether to send or to skip.")
 		return
 	}
 	var ids []int64
 	for _, v := range r.PostForm["id"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			s.page(w, r, http.StatusBadRequest, message{title: "Nothing was decided", text: []string{
-				"The form named a post that does not exist. Go back to the admin page and choose again."},
-				link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
+			s.notDecided(w, r, http.StatusBadRequest, "The form named a post that does not exist.")
 			return
 		}
 		ids = append(ids, id)
 	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids) // a post named twice is decided once
 	if len(ids) == 0 || len(ids) > maxHeldShown {
-		s.page(w, r, http.StatusBadRequest, message{title: "Nothing was decided", text: []string{
-			fmt.Sprintf("Choose between 1 and %d posts at a time.", maxHeldShown)},
-			link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
+		s.notDecided(w, r, http.StatusBadRequest, fmt.Sprintf("Choose between 1 and %d posts at a time.", maxHeldShown))
 		return
 	}
 	posts, err := s.DB.DecideHeld(r.Context(), 0, ids, to)
 	var notHeld *store.NotHeldError
 	switch {
 	case errors.As(err, &notHeld):
-		s.page(w, r, http.StatusConflict, message{title: "Nothing was decided", text: []string{
-			"Some of those posts are no longer held (" + strings.Join(notHeld.Reasons, "; ") + "), perhaps decided in another window or with `practicemail poll`. Nothing was changed."},
-			link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
+		s.notDecided(w, r, http.StatusConflict, "Some of those posts are no longer held ("+strings.Join(notHeld.Reasons, "; ")+
+			"), perhaps decided in another window or with practicemail poll.")
 		return
 	case err != nil:
 		s.logger().Error("admin_decide_held_failed", "error", err)
@@ -110,6 +106,12 @@ func (s *Server) decideHeld(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logger().Info("admin_decided_held", "decision", done, "posts", len(posts))
 	http.Redirect(w, r, fmt.Sprintf("/admin/?%s=%d", done, len(posts)), http.StatusSeeOther)
+}
+
+// notDecided answers a decision on held posts that changed nothing.
+func (s *Server) notDecided(w http.ResponseWriter, r *http.Request, code int, why string) {
+	s.page(w, r, code, message{title: "Nothing was decided", text: []string{why + " Nothing was changed."},
+		link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
 }
 
 // inZone is t in loc; the zero time stays zero (and "never").

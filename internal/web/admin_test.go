@@ -448,8 +448,9 @@ func TestHeldPostsAreDecidedOnTheAdminPage(t *testing.T) {
 			if len(q.ids) != 0 {
 				t.Fatalf("refused requests queued %v", q.ids)
 			}
-			// One sent, one skipped, then the two left, all at once.
-			r := decide("send", auth, ids[0])
+			// One sent (named twice, decided once), one skipped, then the
+			// two left, all at once.
+			r := decide("send", auth, ids[0], ids[0])
 			if r.code != 303 || r.header.Get("Location") != "/admin/?sent=1" {
 				t.Fatalf("send one: %d %v", r.code, r.header)
 			}
