@@ -4,7 +4,7 @@ BIN     := bin/practicemail
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-short bench vet fmt clean chromium
+.PHONY: build run test test-short bench vet fmt clean test-programs
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/practicemail
@@ -14,24 +14,30 @@ run: build
 	./$(BIN) run --config practicemail.yaml
 
 # Everything, with the race detector, against real Redis, SQLite, PostgreSQL and SMTP.
-test: chromium
+test: test-programs
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 test-short:
 	$(GO) test -count=1 ./...
 
-# The browser tests drive Debian's chromium (headless, over DevTools). When it is
-# missing and this runs as root with apt-get, install it (apt-get install chromium);
-# otherwise say so: those tests then skip, or fail with CI=true.
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+# Programs the tests drive: Debian's chromium (the browser tests, headless
+# over DevTools) and nginx (deploy/nginx.conf, in front of practicemail).
+# When one is missing and this runs as root with apt-get, install it;
+# otherwise say so: its tests then skip, or fail with CI=true.
+TEST_PROGRAMS := chromium nginx
+
+test-programs:
+	@missing=""; for p in $(TEST_PROGRAMS); do \
+	  command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "make: chromium is missing; installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  echo "make: installing Debian's$$missing for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-	  echo "make: chromium is missing and cannot be installed here (needs root and apt-get):"; \
-	  echo "      the browser tests will skip (or fail with CI=true); apt-get install chromium"; \
+	  echo "make:$$missing missing and cannot be installed here (needs root and apt-get):"; \
+	  echo "      the tests that drive them will skip (or fail with CI=true); apt-get install$$missing"; \
 	fi
 
 # Throughput, CPU and memory of a fan-out to 10k and 100k subscribers beside a raw SMTP baseline;

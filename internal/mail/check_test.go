@@ -2,15 +2,10 @@ package mail
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -19,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/practicemail/practicemail/internal/certtest"
 	"github.com/practicemail/practicemail/internal/mail/mailtest"
 )
 
@@ -33,27 +29,11 @@ type tlsServer struct {
 
 func newTLSServer(t *testing.T) *tlsServer {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailtest.local"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &tlsServer{Roots: x509.NewCertPool()}
-	s.Roots.AddCert(cert)
+	cert := certtest.New(t, "127.0.0.1")
+	s := &tlsServer{Roots: cert.Roots}
 	srv := smtp.NewServer(tlsBackend{s})
 	srv.Domain = "mailtest.local"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
