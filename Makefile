@@ -21,15 +21,16 @@ test: test-programs
 test-short:
 	$(GO) test -count=1 ./...
 
-# Programs the tests drive: Debian's chromium (the browser tests, headless
-# over DevTools) and nginx (deploy/nginx.conf, in front of practicemail).
-# When one is missing and this runs as root with apt-get, install it;
-# otherwise say so: its tests then skip, or fail with CI=true.
-TEST_PROGRAMS := chromium nginx
+# Programs the tests drive, as program:Debian package: chromium (the browser
+# tests, headless over DevTools), nginx (deploy/nginx.conf in front of
+# practicemail) and systemd-analyze (the units in deploy/). When one is
+# missing and this runs as root with apt-get, install it; otherwise say so:
+# its tests then skip, or fail with CI=true.
+TEST_PROGRAMS := chromium:chromium nginx:nginx systemd-analyze:systemd
 
 test-programs:
-	@missing=""; for p in $(TEST_PROGRAMS); do \
-	  command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; \
+	@missing=""; for pp in $(TEST_PROGRAMS); do p=$${pp%%:*}; \
+	  command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ] || missing="$$missing $${pp##*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
