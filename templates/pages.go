@@ -25,6 +25,7 @@ const (
 	PageInquiry     = "inquiry"          // the hosted inquiry form
 	PageReceived    = "inquiry_received" // an inquiry taken: crisis resources and the booking link
 	PageAdmin       = "admin"            // the admin's summary: status as tables
+	PageAdminPerson = "admin_person"     // one subscriber, found by address, to unsubscribe or erase
 )
 
 // Page is the data of every public web page. Practice is shown in the header
@@ -50,6 +51,15 @@ type Page struct {
 	Admin    []Table       // the admin page's tables
 	Held     []HeldPost    // the admin page's posts held for approval
 	HeldMore int           // held posts beyond those in Held
+	Person   *AdminPerson  // the admin's view of one subscriber
+}
+
+// AdminPerson is one subscriber as the admin page shows them: what they
+// are, and what an unsubscribe or an erasure would take.
+type AdminPerson struct {
+	ID, Email, Name, Status, Topics, Since, Consent string
+	Emails                                          int  // ledger rows addressed to them
+	Mailable                                        bool // active or pending: an unsubscribe changes something
 }
 
 // HeldPost is a post held for approval, as the admin page lists it.

@@ -160,7 +160,7 @@ func TestHeldPostsApprovedInTheBrowserAreSentOnce(t *testing.T) {
 // page. (Without it, headless Chromium cannot show the Basic prompt and
 // fails the load; the 401 is tested over plain HTTP.)
 func TestAdminPageInABrowser(t *testing.T) {
-	_, base, _ := postSentWithAdmin(t)
+	h, base, active := postSentWithAdmin(t)
 	b := adminBrowser(t)
 	if code := b.Navigate("admin", base+"/admin/"); code != http.StatusOK {
 		t.Fatalf("/admin/ with the password: %d", code)
@@ -181,6 +181,20 @@ func TestAdminPageInABrowser(t *testing.T) {
 	}
 	if w := browsertest.Eval[int](b, "document.documentElement.scrollWidth"); w > browsertest.Width {
 		t.Errorf("the page is %d px wide at %d: the tables must scroll within it", w, browsertest.Width)
+	}
+
+	// Someone wrote to the practice asking to be taken off the list.
+	b.Do("find-someone", chromedp.SendKeys(chromedp.CSS("#email"), active[3]))
+	if resp := b.Submit("found", chromedp.Click(chromedp.CSS(`form[action="/admin/person"] button`))); resp.Status != http.StatusOK ||
+		!strings.Contains(b.Text("main"), "active") {
+		t.Fatalf("finding %s: %d\n%s", active[3], resp.Status, b.Text("main"))
+	}
+	if resp := b.Submit("unsubscribed", chromedp.Click(chromedp.CSS(`form[action="/admin/person/unsubscribe"] button`))); resp.Status != http.StatusOK ||
+		!strings.Contains(b.Text("main"), "Unsubscribed: they get nothing more from the list.") {
+		t.Fatalf("unsubscribing %s: %d\n%s", active[3], resp.Status, b.Text("main"))
+	}
+	if s, err := h.db.SubscriberByEmail(t.Context(), active[3]); err != nil || s.Status != store.StatusUnsubscribed {
+		t.Fatalf("%s after the admin's unsubscribe: %+v, %v", active[3], s, err)
 	}
 }
 

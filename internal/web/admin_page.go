@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/practicemail/practicemail/internal/status"
@@ -39,9 +40,15 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var said []string
 	for _, d := range []struct{ key, text string }{{"sent", "%d post(s) approved: they are being sent."},
-		{"skipped", "%d post(s) skipped: they will never be sent."}} {
+		{"skipped", "%d post(s) skipped: they will never be sent."},
+		{"unsubscribed", "Unsubscribed: they get nothing more from the list."},
+		{"erased", "Erased: nothing is held about them but a keyed hash of the address."}} {
 		if n, err := strconv.Atoi(r.URL.Query().Get(d.key)); err == nil && n > 0 {
-			said = append(said, fmt.Sprintf(d.text, n))
+			if strings.Contains(d.text, "%d") {
+				said = append(said, fmt.Sprintf(d.text, n))
+			} else {
+				said = append(said, d.text)
+			}
 		}
 	}
 	said = append(said, "As of "+s.now().In(zoneOf(rep.TimeZone)).Format("Mon 2 Jan 2006 15:04 MST")+". Reload for the latest.")

@@ -484,3 +484,93 @@ func cmpMaps(want, got map[string]string) string {
 	}
 	return fmt.Sprintf("want %v, got %v", want, got)
 }
+
+// TestAdminFindsUnsubscribesAndErasesSomeone, on both engines: the admin
+// page finds a subscriber by the address typed (POSTed, never in a URL),
+// unsubscribes them, and erases them only with the box ticked; then the
+// address is found as erased. Unknown and malformed addresses, forged ids,
+// requests from another site's page and without the password change
+// nothing.
+func TestAdminFindsUnsubscribesAndErasesSomeone(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, storetest.URL(t, engine), withStatus(nil))
+			ann := e.add("ann@example.com", store.StatusActive, "posts", "news")
+			e.add("bo@example.com", store.StatusActive, "posts")
+			auth := []string{"Authorization", "Bearer " + adminPassword}
+			find := func(email string, header ...string) response {
+				return e.postForm("/admin/person", url.Values{"email": {email}}, header...)
+			}
+			r := find("  Ann@Example.com ", auth...)
+			text := strip(r.body)
+			for _, want := range []string{"Address ann@example.com", "Status active", "Hears about news, posts",
+				"Unsubscribe ann@example.com", "Yes, erase ann@example.com for good"} {
+				if r.code != 200 || !strings.Contains(text, want) {
+					t.Fatalf("find Ann: %d, no %q in:\n%s", r.code, want, text)
+				}
+			}
+			for addr, want := range map[string]string{
+				"cy@example.com": "No one on the list has that address",
+				"not an address": "That is not an email address",
+				"":               "Type the address",
+			} {
+				if r := find(addr, auth...); !strings.Contains(r.body, want) || r.code >= 500 {
+					t.Errorf("find %q: %d:\n%s", addr, r.code, strip(r.body))
+				}
+			}
+			id := strconv.FormatInt(ann, 10)
+			act := func(path string, v url.Values, header ...string) response {
+				return e.postForm(path, v, header...)
+			}
+			cross := append([]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, auth...)
+			for name, r := range map[string]response{
+				"no password":              find("ann@example.com"),
+				"unsubscribe, no password": act("/admin/person/unsubscribe", url.Values{"id": {id}}),
+				"unsubscribe, other site":  act("/admin/person/unsubscribe", url.Values{"id": {id}}, cross...),
+				"unsubscribe, no id":       act("/admin/person/unsubscribe", url.Values{}, auth...),
+				"unsubscribe, forged id":   act("/admin/person/unsubscribe", url.Values{"id": {"999999"}}, auth...),
+				"erase, other site":        act("/admin/person/erase", url.Values{"id": {id}, "confirm": {"yes"}}, cross...),
+				"erase, unticked":          act("/admin/person/erase", url.Values{"id": {id}}, auth...),
+				"erase, forged id":         act("/admin/person/erase", url.Values{"id": {"-1"}, "confirm": {"yes"}}, auth...),
+			} {
+				if r.code < 400 || r.code >= 500 {
+					t.Errorf("%s: %d, want a 4xx", name, r.code)
+				}
+			}
+			if got := e.statuses(); got["ann@example.com"] != "active/news,posts" || got["bo@example.com"] != "active/posts" {
+				t.Fatalf("refused requests changed someone: %v", got)
+			}
+
+			r = act("/admin/person/unsubscribe", url.Values{"id": {id}}, auth...)
+			if r.code != 303 || r.header.Get("Location") != "/admin/?unsubscribed=1" || e.subscriber(ann).Status != store.StatusUnsubscribed {
+				t.Fatalf("unsubscribe: %d %v, status %s", r.code, r.header, e.subscriber(ann).Status)
+			}
+			if r := find("ann@example.com", auth...); strings.Contains(r.body, "Unsubscribe ann@") || !strings.Contains(strip(r.body), "Status unsubscribed") {
+				t.Errorf("an unsubscribed person is offered the unsubscribe again:\n%s", strip(r.body))
+			}
+			r = act("/admin/person/erase", url.Values{"id": {id}, "confirm": {"yes"}}, auth...)
+			if r.code != 303 || r.header.Get("Location") != "/admin/?erased=1" {
+				t.Fatalf("erase: %d %v", r.code, r.header)
+			}
+			if erased, err := e.db.IsErased(t.Context(), "ann@example.com", []byte(testKey)); err != nil || !erased {
+				t.Fatalf("after the erase: erased %v, %v", erased, err)
+			}
+			if r := find("ann@example.com", auth...); !strings.Contains(r.body, "That address was erased") {
+				t.Errorf("find after the erase:\n%s", strip(r.body))
+			}
+			if r := act("/admin/person/erase", url.Values{"id": {id}, "confirm": {"yes"}}, auth...); r.code != 404 {
+				t.Errorf("erase again: %d", r.code)
+			}
+			if got := e.statuses(); len(got) != 1 || got["bo@example.com"] != "active/posts" {
+				t.Errorf("after erasing Ann: %v", got)
+			}
+			if r := e.get("/admin/?erased=1", auth...); !strings.Contains(r.body, "Erased: nothing is held about them") {
+				t.Errorf("the page after:\n%s", strip(r.body))
+			}
+			if strings.Contains(e.logs.String(), "ann@example.com") {
+				t.Errorf("the log names Ann:\n%s", e.logs.String())
+			}
+		})
+	}
+}

@@ -121,11 +121,17 @@ func (s *Server) Handler() http.Handler {
 		adminPage = http.HandlerFunc(s.adminPage)
 	}
 	mux.Handle("GET /admin/", s.admin(adminPage))
-	var decideHeld http.Handler
-	if s.Status != nil {
-		decideHeld = strict(http.HandlerFunc(s.decideHeld))
+	// The admin page's forms: nil, with no admin page, is 404.
+	adminForm := func(h http.HandlerFunc) http.Handler {
+		if s.Status == nil {
+			return s.admin(nil)
+		}
+		return s.admin(strict(h))
 	}
-	mux.Handle("POST /admin/held", s.admin(decideHeld))
+	mux.Handle("POST /admin/held", adminForm(s.decideHeld))
+	mux.Handle("POST /admin/person", adminForm(s.findPerson))
+	mux.Handle("POST /admin/person/unsubscribe", adminForm(s.unsubscribePerson))
+	mux.Handle("POST /admin/person/erase", adminForm(s.erasePerson))
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }
