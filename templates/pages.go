@@ -52,6 +52,13 @@ type Page struct {
 	Held     []HeldPost    // the admin page's posts held for approval
 	HeldMore int           // held posts beyond those in Held
 	Person   *AdminPerson  // the admin's view of one subscriber
+	// Campaigns are the admin page's campaigns not yet over.
+	Campaigns []AdminCampaign
+}
+
+// AdminCampaign is a campaign not yet over, as the admin page lists it.
+type AdminCampaign struct {
+	ID, Subject, Audience, State, When, Progress string
 }
 
 // AdminPerson is one subscriber as the admin page shows them: what they

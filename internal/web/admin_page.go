@@ -26,13 +26,16 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	var held []templates.HeldPost
+	var all int
+	var campaigns []templates.AdminCampaign
 	rep, err := s.Status(ctx)
-	if err != nil {
-		s.logger().Error("admin_status_failed", "error", err)
-		s.page(w, r, http.StatusServiceUnavailable, msgAdminUnreadable)
-		return
+	if err == nil {
+		held, all, err = s.heldPosts(ctx)
 	}
-	held, all, err := s.heldPosts(ctx)
+	if err == nil {
+		campaigns, err = s.openCampaigns(ctx)
+	}
 	if err != nil {
 		s.logger().Error("admin_status_failed", "error", err)
 		s.page(w, r, http.StatusServiceUnavailable, msgAdminUnreadable)
@@ -42,7 +45,8 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	for _, d := range []struct{ key, text string }{{"sent", "%d post(s) approved: they are being sent."},
 		{"skipped", "%d post(s) skipped: they will never be sent."},
 		{"unsubscribed", "Unsubscribed: they get nothing more from the list."},
-		{"erased", "Erased: nothing is held about them but a keyed hash of the address."}} {
+		{"erased", "Erased: nothing is held about them but a keyed hash of the address."},
+		{"canceled", "Canceled: what the campaign has not sent, it never will."}} {
 		if n, err := strconv.Atoi(r.URL.Query().Get(d.key)); err == nil && n > 0 {
 			if strings.Contains(d.text, "%d") {
 				said = append(said, fmt.Sprintf(d.text, n))
@@ -53,7 +57,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) {
 	}
 	said = append(said, "As of "+s.now().In(zoneOf(rep.TimeZone)).Format("Mon 2 Jan 2006 15:04 MST")+". Reload for the latest.")
 	s.render(w, http.StatusOK, templates.PageAdmin, templates.Page{Title: "How the email is doing",
-		Paragraphs: said, Admin: adminTables(rep), Held: held, HeldMore: all - len(held)})
+		Paragraphs: said, Admin: adminTables(rep), Held: held, HeldMore: all - len(held), Campaigns: campaigns})
 }
 
 // msgAdminUnreadable is the admin page when the database cannot be read.

@@ -574,3 +574,83 @@ func TestAdminFindsUnsubscribesAndErasesSomeone(t *testing.T) {
 		})
 	}
 }
+
+// TestCampaignsAreCanceledOnTheAdminPage, on both engines: the page lists
+// the campaigns not yet over (a scheduled one with its time in the
+// practice's zone, a draft) with a cancel form each, and none that is
+// over; a cancel needs its box ticked, and then what is not sent never
+// will be. Refused requests change nothing.
+func TestCampaignsAreCanceledOnTheAdminPage(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, storetest.URL(t, engine), func(s *Server) {
+				withStatus(nil)(s)
+				s.Practice.TimeZone = "America/Denver"
+			})
+			create := func(subject string, at time.Time) int64 {
+				id, err := e.db.CreateCampaign(t.Context(), store.NewCampaign{Subject: subject, Body: "We have openings.",
+					Format: "markdown", Audience: store.AudienceNews, SendAt: at})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}
+			january := create("New consult openings in January", time.Date(2026, 3, 9, 16, 0, 0, 0, time.UTC)) // 10:00 in Denver, DST since 8 March
+			draft := create("Spring groups", time.Time{})
+			over := create("Already canceled", time.Date(2026, 3, 10, 16, 0, 0, 0, time.UTC))
+			if err := e.db.CancelCampaign(t.Context(), over); err != nil {
+				t.Fatal(err)
+			}
+			auth := []string{"Authorization", "Bearer " + adminPassword}
+			page := strip(e.get("/admin/", auth...).body)
+			for _, want := range []string{"New consult openings in January scheduled · to be sent 9 Mar 2026 10:00 MDT · to topic:news",
+				"Spring groups draft · no time set"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("no %q on the page:\n%s", want, page)
+				}
+			}
+			if strings.Contains(page, "Already canceled") {
+				t.Errorf("a campaign that is over is listed:\n%s", page)
+			}
+			state := func(id int64) string {
+				c, err := e.db.Campaign(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.State
+			}
+			cancel := func(id int64, confirm string, header ...string) response {
+				return e.postForm("/admin/campaign/cancel", url.Values{"id": {strconv.FormatInt(id, 10)}, "confirm": {confirm}}, header...)
+			}
+			cross := append([]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, auth...)
+			for name, r := range map[string]response{
+				"no password": cancel(january, "yes"),
+				"other site":  cancel(january, "yes", cross...),
+				"unticked":    cancel(january, "", auth...),
+				"forged id":   cancel(999999, "yes", auth...),
+				"over":        cancel(over, "yes", auth...),
+			} {
+				if r.code < 400 || r.code >= 500 {
+					t.Errorf("%s: %d, want a 4xx", name, r.code)
+				}
+			}
+			if state(january) != store.CampaignScheduled || state(draft) != store.CampaignDraft {
+				t.Fatalf("refused requests changed a campaign: %s, %s", state(january), state(draft))
+			}
+			if r := cancel(january, "yes", auth...); r.code != 303 || r.header.Get("Location") != "/admin/?canceled=1" {
+				t.Fatalf("cancel: %d %v", r.code, r.header)
+			}
+			if state(january) != store.CampaignCanceled || state(draft) != store.CampaignDraft {
+				t.Fatalf("after the cancel: %s, %s", state(january), state(draft))
+			}
+			if r := cancel(january, "yes", auth...); r.code != 409 {
+				t.Errorf("cancel again: %d", r.code)
+			}
+			if page := strip(e.get("/admin/?canceled=1", auth...).body); strings.Contains(page, "New consult openings") ||
+				!strings.Contains(page, "Canceled: what the campaign has not sent, it never will.") {
+				t.Errorf("the page after:\n%s", page)
+			}
+		})
+	}
+}

@@ -132,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /admin/person", adminForm(s.findPerson))
 	mux.Handle("POST /admin/person/unsubscribe", adminForm(s.unsubscribePerson))
 	mux.Handle("POST /admin/person/erase", adminForm(s.erasePerson))
+	mux.Handle("POST /admin/campaign/cancel", adminForm(s.cancelCampaign))
 	mux.HandleFunc("/", s.notFound)
 	return s.secure(mux)
 }
