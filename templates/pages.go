@@ -26,6 +26,7 @@ const (
 	PageReceived    = "inquiry_received" // an inquiry taken: crisis resources and the booking link
 	PageAdmin       = "admin"            // the admin's summary: status as tables
 	PageAdminPerson = "admin_person"     // one subscriber, found by address, to unsubscribe or erase
+	PageAdminList   = "admin_list"       // the subscribers, a page at a time
 )
 
 // Page is the data of every public web page. Practice is shown in the header
@@ -54,6 +55,7 @@ type Page struct {
 	Person   *AdminPerson  // the admin's view of one subscriber
 	// Campaigns are the admin page's campaigns not yet over.
 	Campaigns []AdminCampaign
+	Filters   []Link // the subscriber list's choices of status; the current one has no URL
 }
 
 // AdminCampaign is a campaign not yet over, as the admin page lists it.

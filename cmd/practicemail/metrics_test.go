@@ -183,6 +183,19 @@ func TestAdminPageInABrowser(t *testing.T) {
 		t.Errorf("the page is %d px wide at %d: the tables must scroll within it", w, browsertest.Width)
 	}
 
+	// Everyone on the list, then those who left.
+	if resp := b.Submit("everyone", chromedp.Click(chromedp.CSS(`a[href="/admin/subscribers"]`))); resp.Status != http.StatusOK ||
+		browsertest.Eval[int](b, `document.querySelectorAll("tbody tr").length`) != 22 {
+		t.Fatalf("the list: %d\n%s", resp.Status, b.Text("main"))
+	}
+	if resp := b.Submit("those-who-left", chromedp.Click(chromedp.CSS(`a[href="/admin/subscribers?status=unsubscribed"]`))); resp.Status != http.StatusOK ||
+		browsertest.Eval[int](b, `document.querySelectorAll("tbody tr").length`) != 2 {
+		t.Fatalf("the unsubscribed: %d\n%s", resp.Status, b.Text("main"))
+	}
+	if code := b.Navigate("back", base+"/admin/"); code != http.StatusOK {
+		t.Fatalf("/admin/: %d", code)
+	}
+
 	// Someone wrote to the practice asking to be taken off the list.
 	b.Do("find-someone", chromedp.SendKeys(chromedp.CSS("#email"), active[3]))
 	if resp := b.Submit("found", chromedp.Click(chromedp.CSS(`form[action="/admin/person"] button`))); resp.Status != http.StatusOK ||

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"maps"
 	"net/http"
 	"net/netip"
@@ -650,6 +651,63 @@ func TestCampaignsAreCanceledOnTheAdminPage(t *testing.T) {
 			if page := strip(e.get("/admin/?canceled=1", auth...).body); strings.Contains(page, "New consult openings") ||
 				!strings.Contains(page, "Canceled: what the campaign has not sent, it never will.") {
 				t.Errorf("the page after:\n%s", page)
+			}
+		})
+	}
+}
+
+// TestSubscriberListPagesAndFilters, on both engines: /admin/subscribers
+// lists everyone but the erased, in the order they joined, 100 at a time
+// with a link to the next 100; a status filters it; an unknown status or a
+// bad page is 400, never a 500; and the password is needed.
+func TestSubscriberListPagesAndFilters(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, storetest.URL(t, engine), withStatus(nil))
+			for i := range 101 {
+				e.add(fmt.Sprintf("reader-%03d@example.com", i), store.StatusActive, "posts")
+			}
+			e.add("cy@example.com", store.StatusUnsubscribed, "posts")
+			gone := e.add("ed@example.com", store.StatusActive, "posts")
+			if err := e.db.EraseSubscriberID(t.Context(), gone, []byte(testKey)); err != nil {
+				t.Fatal(err)
+			}
+			auth := []string{"Authorization", "Bearer " + adminPassword}
+			if r := e.get("/admin/subscribers"); r.code != 401 || strings.Contains(r.body, "reader-") {
+				t.Fatalf("without the password: %d", r.code)
+			}
+			rows := func(body string) []string {
+				var out []string
+				for _, m := range regexp.MustCompile(`<th scope="row">([^<]*)</th>`).FindAllStringSubmatch(body, -1) {
+					out = append(out, m[1])
+				}
+				return out
+			}
+			first := e.get("/admin/subscribers", auth...)
+			got := rows(first.body)
+			if first.code != 200 || len(got) != 100 || got[0] != "reader-000@example.com" || got[99] != "reader-099@example.com" {
+				t.Fatalf("first page: %d, %d rows %v", first.code, len(got), got)
+			}
+			next := regexp.MustCompile(`<a href="(/admin/subscribers\?after=\d+)">The next 100</a>`).FindStringSubmatch(first.body)
+			if next == nil {
+				t.Fatalf("no link to the next page:\n%s", first.body)
+			}
+			second := e.get(html.UnescapeString(next[1]), auth...)
+			if got := rows(second.body); !slices.Equal(got, []string{"reader-100@example.com", "cy@example.com"}) ||
+				strings.Contains(second.body, "The next 100") {
+				t.Errorf("second page: %v", got)
+			}
+			if got := rows(e.get("/admin/subscribers?status=unsubscribed", auth...).body); !slices.Equal(got, []string{"cy@example.com"}) {
+				t.Errorf("unsubscribed: %v", got)
+			}
+			if strings.Contains(first.body+second.body, "ed@example.com") {
+				t.Error("an erased person is listed")
+			}
+			for _, q := range []string{"?status=erased", "?status=nobody", "?after=-1", "?after=x", "?after=99999999999999999999"} {
+				if r := e.get("/admin/subscribers"+q, auth...); r.code != 400 {
+					t.Errorf("%s: %d, want 400", q, r.code)
+				}
 			}
 		})
 	}

@@ -121,6 +121,11 @@ func (s *Server) Handler() http.Handler {
 		adminPage = http.HandlerFunc(s.adminPage)
 	}
 	mux.Handle("GET /admin/", s.admin(adminPage))
+	var subscriberList http.Handler
+	if s.Status != nil {
+		subscriberList = http.HandlerFunc(s.subscriberList)
+	}
+	mux.Handle("GET /admin/subscribers", s.admin(subscriberList))
 	// The admin page's forms: nil, with no admin page, is 404.
 	adminForm := func(h http.HandlerFunc) http.Handler {
 		if s.Status == nil {
