@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/practicemail/practicemail/internal/store"
 	"github.com/practicemail/practicemail/templates"
@@ -43,7 +42,7 @@ func (s *Server) heldPosts(ctx context.Context) ([]templates.HeldPost, int, erro
 	var out []templates.HeldPost
 	for _, p := range held[:min(len(held), maxHeldShown)] {
 		h := templates.HeldPost{ID: strconv.FormatInt(p.ID, 10), Title: p.Title, Feed: names[p.FeedID],
-			Published: stamp(inZone(p.Published, zone))}
+			Published: stamp(p.Published.In(zone))}
 		if u, err := url.Parse(p.URL); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
 			h.URL = p.URL
 		}
@@ -112,12 +111,4 @@ func (s *Server) decideHeld(w http.ResponseWriter, r *http.Request) {
 func (s *Server) notDecided(w http.ResponseWriter, r *http.Request, code int, why string) {
 	s.page(w, r, code, message{title: "Nothing was decided", text: []string{why + " Nothing was changed."},
 		link: &templates.Link{URL: "/admin/", Text: "Back to the admin page"}})
-}
-
-// inZone is t in loc; the zero time stays zero (and "never").
-func inZone(t time.Time, loc *time.Location) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.In(loc)
 }

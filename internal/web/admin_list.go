@@ -51,7 +51,7 @@ func (s *Server) subscriberList(w http.ResponseWriter, r *http.Request) {
 	zone := zoneOf(s.Practice.TimeZone)
 	t := templates.Table{ID: "subscribers", Empty: "No one.", Head: []string{"Address", "Name", "Status", "Hears about", "Joined"}}
 	for _, sub := range subs[:min(len(subs), listPage)] {
-		t.Rows = append(t.Rows, []string{sub.Email, sub.Name, sub.Status, strings.Join(sub.Topics, ", "), stamp(inZone(sub.CreatedAt, zone))})
+		t.Rows = append(t.Rows, []string{sub.Email, sub.Name, sub.Status, strings.Join(sub.Topics, ", "), stamp(sub.CreatedAt.In(zone))})
 	}
 	p.Admin = []templates.Table{t}
 	if after > 0 {

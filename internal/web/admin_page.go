@@ -148,7 +148,7 @@ func adminTables(rep status.Report) []templates.Table {
 func num(n int64) string { return strconv.FormatInt(n, 10) }
 
 // stamp is a time as the page shows it, already in the practice's zone;
-// the zero time is "never".
+// the zero time, in any zone, is "never".
 func stamp(t time.Time) string {
 	if t.IsZero() {
 		return "never"
